@@ -1,0 +1,87 @@
+import { Hono } from 'hono';
+import type { ChatCompletionChunk } from '../src/gateway/chat';
+import { ChatRequest } from '../src/gateway/chat';
+import { handleChat, type ChatOutcome } from '../src/gateway/handle-chat';
+import { parseHints } from '../src/gateway/hints';
+import { listModels } from '../src/catalog/list-models';
+import { SluiceError } from '../src/errors';
+import { readJson } from '../src/http/body';
+import { renderError } from '../src/http/errors';
+import { requireKey } from '../src/http/auth';
+import { speaks } from '../src/http/protocol';
+import type { AppEnv } from '../src/http/types';
+import { sseData } from '../src/providers/sse';
+
+const encoder = new TextEncoder();
+
+/** Serializes canonical chunks as OpenAI SSE, hiding the usage chunk from callers who did not ask for it. */
+function openAIEventStream(chunks: AsyncIterable<ChatCompletionChunk>, includeUsage: boolean): ReadableStream<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) {
+            controller.enqueue(encoder.encode('data: [DONE]\n\n'));
+            controller.close();
+            return;
+          }
+          const chunk = next.value;
+          if (!includeUsage) {
+            if (chunk.choices.length === 0 && chunk.usage) continue;
+            if ('usage' in chunk) delete chunk.usage;
+          }
+          controller.enqueue(sseData(JSON.stringify(chunk)));
+          return;
+        }
+      } catch (error) {
+        // The stream has started, so the status is sent; OpenAI reports late errors as an error event.
+        const failure = error instanceof SluiceError ? error : new SluiceError('upstream_error', 'The upstream stream failed.');
+        controller.enqueue(sseData(renderError('openai', failure).body));
+        controller.close();
+      }
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}
+
+function respond(outcome: ChatOutcome, includeUsage: boolean): Response {
+  if (outcome.kind === 'completion') {
+    const body = outcome.result.rawBody ?? JSON.stringify(outcome.result.completion);
+    return new Response(body, { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
+  }
+  return new Response(openAIEventStream(outcome.chunks, includeUsage), {
+    status: 200,
+    headers: { ...outcome.headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+  });
+}
+
+/** The OpenAI front door: `POST /v1/chat/completions`, `GET /v1/models`. */
+export const openaiRoutes = new Hono<AppEnv>()
+  .post('/v1/chat/completions', speaks('openai'), requireKey, async (c) => {
+    const request = await readJson(c, ChatRequest);
+    const hints = parseHints((name) => c.req.header(name));
+    const stream = request.stream === true;
+    const outcome = await handleChat(c.var.services, {
+      requestId: c.var.requestId,
+      surface: 'openai',
+      principal: c.var.principal,
+      request,
+      stream,
+      hints,
+      receivedAt: c.var.services.deps.clock.now(),
+      startedHr: c.var.startedHr,
+      signal: c.req.raw.signal,
+    });
+    return respond(outcome, request.stream_options?.include_usage === true);
+  })
+  .get('/v1/models', speaks('openai'), requireKey, (c) => c.json({ object: 'list', data: listModels(c.var.services.catalog.current, c.var.principal) }))
+  .get('/v1/models/:model{.+}', speaks('openai'), requireKey, (c) => {
+    const name = c.req.param('model');
+    const model = listModels(c.var.services.catalog.current, c.var.principal).find((m) => m.id === name);
+    if (!model) throw new SluiceError('model_not_found', `The model "${name}" does not exist or this key may not use it.`, { param: 'model' });
+    return c.json(model);
+  });

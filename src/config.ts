@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { CatalogOverrides } from './catalog/types';
+import { KeyPolicy } from './keys/policy';
+
+/**
+ * The single source of configuration truth. Environment variables (DESIGN.md's table) win over
+ * the optional config file (`SLUICE_CONFIG`, YAML or JSON), which can set the same and more.
+ * Parsed once per entry; a bad value fails the start with a message that names it.
+ */
+
+const positiveInt = z.coerce.number().int().positive();
+
+const FileConfig = z
+  .object({
+    server: z.object({ port: positiveInt.optional(), host: z.string().optional() }).strict().optional(),
+    database: z.object({ url: z.string().optional(), auth_token: z.string().optional() }).strict().optional(),
+    admin_key: z.string().optional(),
+    providers: z
+      .object({
+        openai: z
+          .object({ api_key: z.string().optional(), base_url: z.url().optional(), organization: z.string().optional() })
+          .strict()
+          .optional(),
+        anthropic: z
+          .object({ api_key: z.string().optional(), base_url: z.url().optional(), version: z.string().optional() })
+          .strict()
+          .optional(),
+        bedrock: z
+          .object({
+            region: z.string().optional(),
+            access_key_id: z.string().optional(),
+            secret_access_key: z.string().optional(),
+            session_token: z.string().optional(),
+            api_key: z.string().optional(),
+            base_url: z.url().optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    limits: z
+      .object({
+        max_body_bytes: positiveInt.optional(),
+        upstream_timeout_ms: positiveInt.optional(),
+        stream_idle_timeout_ms: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
+    ledger: z
+      .object({ flush_interval_ms: positiveInt.optional(), flush_max_events: positiveInt.optional() })
+      .strict()
+      .optional(),
+    catalog: CatalogOverrides.optional(),
+    default_policy: KeyPolicy.optional(),
+    webhooks: z.object({ allow_private: z.boolean().optional() }).strict().optional(),
+  })
+  .strict();
+export type FileConfig = z.infer<typeof FileConfig>;
+
+export interface ProviderCredentials {
+  openai: { apiKey: string | undefined; baseUrl: string; organization: string | undefined };
+  anthropic: { apiKey: string | undefined; baseUrl: string; version: string };
+  bedrock: {
+    region: string;
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    sessionToken: string | undefined;
+    apiKey: string | undefined;
+    baseUrl: string;
+  };
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dbUrl: string;
+  dbAuthToken: string | undefined;
+  /** Plaintext admin key from the environment or file; when absent one is generated on first start. */
+  adminKey: string | undefined;
+  providers: ProviderCredentials;
+  /** Largest accepted request body, in bytes (413 beyond). */
+  maxBodyBytes: number;
+  /** Time allowed for the upstream to start answering, in ms (504 beyond). */
+  upstreamTimeoutMs: number;
+  /** Longest silence allowed between two chunks of an upstream stream, in ms. */
+  streamIdleTimeoutMs: number;
+  ledgerFlushIntervalMs: number;
+  ledgerFlushMaxEvents: number;
+  catalog: CatalogOverrides | undefined;
+  defaultPolicy: KeyPolicy;
+  webhookAllowPrivate: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function intFromEnv(env: Env, name: string): number | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  const parsed = positiveInt.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  return parsed.data;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function formatZodIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
+/** Builds the configuration from environment variables and an optional parsed config file. */
+export function parseConfig(env: Env, file?: unknown): Config {
+  const parsedFile = FileConfig.safeParse(file ?? {});
+  if (!parsedFile.success) throw new ConfigError(`config file: ${formatZodIssues(parsedFile.error)}`);
+  const f = parsedFile.data;
+  const region = nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? f.providers?.bedrock?.region ?? 'us-east-1';
+
+  const urls = {
+    openai: nonEmpty(env.OPENAI_BASE_URL) ?? f.providers?.openai?.base_url ?? 'https://api.openai.com/v1',
+    anthropic: nonEmpty(env.ANTHROPIC_BASE_URL) ?? f.providers?.anthropic?.base_url ?? 'https://api.anthropic.com',
+    bedrock:
+      nonEmpty(env.BEDROCK_BASE_URL) ?? f.providers?.bedrock?.base_url ?? `https://bedrock-runtime.${region}.amazonaws.com`,
+  };
+  for (const [name, url] of Object.entries(urls)) {
+    if (!z.url().safeParse(url).success) throw new ConfigError(`${name} base URL is not a URL: "${url}"`);
+  }
+
+  const port = intFromEnv(env, 'PORT') ?? f.server?.port ?? 8787;
+  if (port > 65535) throw new ConfigError(`PORT must be at most 65535, got ${port}`);
+
+  return {
+    port,
+    host: nonEmpty(env.HOST) ?? f.server?.host ?? '127.0.0.1',
+    dbUrl: nonEmpty(env.SLUICE_DB_URL) ?? f.database?.url ?? 'file:./data/sluice.db',
+    dbAuthToken: nonEmpty(env.SLUICE_DB_AUTH_TOKEN) ?? f.database?.auth_token,
+    adminKey: nonEmpty(env.SLUICE_ADMIN_KEY) ?? f.admin_key,
+    providers: {
+      openai: {
+        apiKey: nonEmpty(env.OPENAI_API_KEY) ?? f.providers?.openai?.api_key,
+        baseUrl: urls.openai.replace(/\/+$/, ''),
+        organization: nonEmpty(env.OPENAI_ORG_ID) ?? f.providers?.openai?.organization,
+      },
+      anthropic: {
+        apiKey: nonEmpty(env.ANTHROPIC_API_KEY) ?? f.providers?.anthropic?.api_key,
+        baseUrl: urls.anthropic.replace(/\/+$/, ''),
+        version: f.providers?.anthropic?.version ?? '2023-06-01',
+      },
+      bedrock: {
+        region,
+        accessKeyId: nonEmpty(env.AWS_ACCESS_KEY_ID) ?? f.providers?.bedrock?.access_key_id,
+        secretAccessKey: nonEmpty(env.AWS_SECRET_ACCESS_KEY) ?? f.providers?.bedrock?.secret_access_key,
+        sessionToken: nonEmpty(env.AWS_SESSION_TOKEN) ?? f.providers?.bedrock?.session_token,
+        apiKey: nonEmpty(env.AWS_BEARER_TOKEN_BEDROCK) ?? f.providers?.bedrock?.api_key,
+        baseUrl: urls.bedrock.replace(/\/+$/, ''),
+      },
+    },
+    maxBodyBytes: intFromEnv(env, 'SLUICE_MAX_BODY_BYTES') ?? f.limits?.max_body_bytes ?? 20 * 1024 * 1024,
+    upstreamTimeoutMs: intFromEnv(env, 'SLUICE_UPSTREAM_TIMEOUT_MS') ?? f.limits?.upstream_timeout_ms ?? 600_000,
+    streamIdleTimeoutMs:
+      intFromEnv(env, 'SLUICE_STREAM_IDLE_TIMEOUT_MS') ?? f.limits?.stream_idle_timeout_ms ?? 300_000,
+    ledgerFlushIntervalMs: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MS') ?? f.ledger?.flush_interval_ms ?? 1000,
+    ledgerFlushMaxEvents: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MAX') ?? f.ledger?.flush_max_events ?? 500,
+    catalog: f.catalog,
+    defaultPolicy: f.default_policy ?? {},
+    webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),
+  };
+}

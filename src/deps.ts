@@ -1,0 +1,50 @@
+import type { Config } from './config';
+import type { Db } from './db/client';
+import type { Transport } from './providers/transport';
+
+/** Epoch milliseconds, UTC. Injected so tests and jobs control time. */
+export interface Clock {
+  now(): number;
+}
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/**
+ * What the application is built from. Entries (Node, Workers, tests) construct these; nothing
+ * below the entries reaches for globals (database singletons, Date.now, global fetch).
+ */
+export interface Deps {
+  db: Db;
+  clock: Clock;
+  transport: Transport;
+  config: Config;
+  logger: Logger;
+  /** Keeps background work alive past the response (Node: tracked and awaited on shutdown; Workers: ctx.waitUntil). */
+  defer(promise: Promise<unknown>): void;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** JSON lines on stdout/stderr; the level filter is the entry's business. */
+export function createJsonLogger(minLevel: 'debug' | 'info' | 'warn' | 'error' = 'info', write: (line: string, level: string) => void = defaultWrite): Logger {
+  const order = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+  const log = (level: keyof typeof order) => (message: string, fields?: LogFields): void => {
+    if (order[level] < order[minLevel]) return;
+    write(JSON.stringify({ level, time: new Date().toISOString(), message, ...fields }), level);
+  };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+function defaultWrite(line: string, level: string): void {
+  if (level === 'error' || level === 'warn') console.error(line);
+  else console.log(line);
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

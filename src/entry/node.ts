@@ -1,0 +1,143 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp, type SluiceApp } from '../app';
+import type { Config } from '../config';
+import { openDatabase } from '../db/client';
+import { applyMigrations } from '../db/migrate';
+import { createJsonLogger, systemClock, type Clock, type Deps, type Logger } from '../deps';
+import type { Transport } from '../providers/transport';
+import { loadConfig } from './load-config';
+import { createNodeTransport } from './node-transport';
+
+export interface NodeServerOptions {
+  config: Config;
+  clock?: Clock;
+  logger?: Logger;
+  transport?: Transport;
+}
+
+export interface NodeServer {
+  url: string;
+  port: number;
+  sluice: SluiceApp;
+  /** Stops accepting, lets in-flight requests finish, flushes the ledger, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Creates the database file's folder for a `file:` URL, so a fresh checkout needs no setup. */
+function ensureDatabaseFolder(url: string): void {
+  if (!url.startsWith('file:')) return;
+  const path = url.startsWith('file://') ? fileURLToPath(url) : url.slice('file:'.length);
+  if (path && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+}
+
+/** Starts the gateway on Node: database (migrated), transport, app, HTTP server. */
+export async function startNodeServer(options: NodeServerOptions): Promise<NodeServer> {
+  const { config } = options;
+  const logger = options.logger ?? createJsonLogger();
+  ensureDatabaseFolder(config.dbUrl);
+  const database = await openDatabase(config.dbUrl, config.dbAuthToken);
+  await applyMigrations(database.db);
+
+  const nodeTransport = options.transport ? undefined : createNodeTransport();
+  const pending = new Set<Promise<unknown>>();
+  const deps: Deps = {
+    db: database.db,
+    clock: options.clock ?? systemClock,
+    transport: options.transport ?? nodeTransport!.transport,
+    config,
+    logger,
+    defer(promise) {
+      const tracked = promise
+        .catch((error: unknown) => logger.error('background task failed', { error: (error as Error).message }))
+        .finally(() => pending.delete(tracked));
+      pending.add(tracked);
+    },
+  };
+  const sluice = await createApp(deps);
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: sluice.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      });
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+      await sluice.shutdown();
+      nodeTransport?.close();
+      database.close();
+    })());
+
+  return { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, sluice, close };
+}
+
+function describeUpstreams(config: Config): string[] {
+  const { openai, anthropic, bedrock } = config.providers;
+  return [
+    `  openai     ${openai.baseUrl}  ${openai.apiKey ? 'key set' : 'no OPENAI_API_KEY'}`,
+    `  anthropic  ${anthropic.baseUrl}  ${anthropic.apiKey ? 'key set' : 'no ANTHROPIC_API_KEY'}`,
+    `  bedrock    ${bedrock.baseUrl}  ${bedrock.accessKeyId || bedrock.apiKey ? 'credentials set' : 'no AWS credentials'}`,
+  ];
+}
+
+/** `npm start` / `sluice serve`: the gateway from the environment, until SIGINT or SIGTERM. */
+export async function runNodeGateway(): Promise<void> {
+  const config = loadConfig(process.env);
+  const node = await startNodeServer({ config });
+  const lines = [
+    `Sluice listening on ${node.url}  (database ${config.dbUrl})`,
+    'Upstreams:',
+    ...describeUpstreams(config),
+  ];
+  if (node.sluice.generatedAdminKey) {
+    lines.push(
+      '',
+      'Admin key (generated on this first start; shown only now, only its hash is stored):',
+      `  ${node.sluice.generatedAdminKey}`,
+    );
+  }
+  const adminKey = node.sluice.generatedAdminKey ?? (config.adminKey ? '$SLUICE_ADMIN_KEY' : '<your admin key>');
+  lines.push(
+    '',
+    'First request:',
+    `  curl -s ${node.url}/admin/keys -H "Authorization: Bearer ${adminKey}" -H 'content-type: application/json' -d '{"name":"me","team":"platform"}'`,
+    `  curl -s ${node.url}/v1/chat/completions -H "Authorization: Bearer <key from above>" -H 'content-type: application/json' \\`,
+    `    -d '{"model":"auto","messages":[{"role":"user","content":"Hello"}]}'`,
+  );
+  console.log(lines.join('\n'));
+
+  const stop = (signal: string): void => {
+    console.log(`${signal}: finishing in-flight requests and flushing the ledger...`);
+    const force = setTimeout(() => {
+      console.error('shutdown took over 30 s; exiting');
+      process.exit(1);
+    }, 30_000);
+    force.unref();
+    node.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runNodeGateway().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,46 @@
+import type { Clock } from '../deps';
+import type { Db } from '../db/client';
+import { sha256Hex } from '../util/ids';
+import { findActiveKeyByHash, principalFromRow, type Principal } from './keys';
+
+interface Entry {
+  principal: Principal | null;
+  expiresAt: number;
+}
+
+/**
+ * Resolves a presented secret to its principal without a database round trip per request: a
+ * small cache by hash. A revocation on this instance takes effect at once (`forget`); on other
+ * instances sharing the database within `ttlMs`. Unknown secrets are cached briefly too, so a
+ * client retrying a bad key cannot hammer the database.
+ */
+export class KeyAuthenticator {
+  private readonly cache = new Map<string, Entry>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly ttlMs = 30_000,
+    private readonly negativeTtlMs = 2_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async authenticate(secret: string): Promise<Principal | null> {
+    const hash = await sha256Hex(secret);
+    const now = this.clock.now();
+    const cached = this.cache.get(hash);
+    if (cached && cached.expiresAt > now) return cached.principal;
+    const row = await findActiveKeyByHash(this.db, hash);
+    const principal = row ? principalFromRow(row) : null;
+    if (this.cache.size >= this.maxEntries) this.cache.clear();
+    this.cache.set(hash, { principal, expiresAt: now + (principal ? this.ttlMs : this.negativeTtlMs) });
+    return principal;
+  }
+
+  /** Drops every cached entry of a key (after revoke or update on this instance). */
+  forget(keyId: string): void {
+    for (const [hash, entry] of this.cache) {
+      if (entry.principal?.keyId === keyId) this.cache.delete(hash);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import type { CatalogModel } from '../catalog/catalog';
+import type { ServiceTier } from '../catalog/types';
+import type { Usage } from '../gateway/usage';
+import { priceUsage, withoutCaching } from './pricing';
+
+export interface CostAttribution {
+  costNusd: number;
+  baselineCostNusd: number;
+  routingSavingsNusd: number;
+  cachingSavingsNusd: number;
+  tierSavingsNusd: number;
+}
+
+/**
+ * Prices a request and splits the saving against the counterfactual by lever. The same tokens
+ * are priced four ways: at the baseline model with no caching at standard rates, at the served
+ * model the same way, at the served model with its caching, and as actually served (its tier).
+ * Each lever gets the difference between consecutive steps, so the three savings add up to
+ * baseline − cost exactly. A lever can be negative (a cache write that was never read costs
+ * more than plain input), and is reported as such.
+ */
+export function attributeCost(served: CatalogModel, baseline: CatalogModel, servedTier: ServiceTier, usage: Usage): CostAttribution {
+  const uncached = withoutCaching(usage);
+  const baselineCost = priceUsage(baseline.rates, 'standard', uncached);
+  const routedCost = priceUsage(served.rates, 'standard', uncached);
+  const cachedCost = priceUsage(served.rates, 'standard', usage);
+  const cost = priceUsage(served.rates, servedTier, usage);
+  return {
+    costNusd: cost,
+    baselineCostNusd: baselineCost,
+    routingSavingsNusd: baselineCost - routedCost,
+    cachingSavingsNusd: routedCost - cachedCost,
+    tierSavingsNusd: cachedCost - cost,
+  };
+}

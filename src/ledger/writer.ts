@@ -1,0 +1,139 @@
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { Db } from '../db/client';
+import type { Logger } from '../deps';
+import type { Metrics } from '../ops/metrics';
+import { usageEvents } from './schema';
+
+export type LedgerEvent = typeof usageEvents.$inferSelect;
+
+/** Extra statements committed in the same transaction as a batch of events (rollups, counters). */
+export type FlushHook = (events: readonly LedgerEvent[]) => BatchItem<'sqlite'>[];
+/** Called after a batch of events is committed. */
+export type CommitListener = (events: readonly LedgerEvent[]) => void;
+
+export interface LedgerWriterOptions {
+  flushIntervalMs: number;
+  maxBatch: number;
+  defer(promise: Promise<unknown>): void;
+}
+
+const ROWS_PER_INSERT = 200;
+const MAX_BACKOFF_MS = 30_000;
+const CLOSE_ATTEMPTS = 5;
+
+/**
+ * The buffered ledger writer: the request path only appends to memory; events are committed in
+ * batches, one transaction each, on an interval, when the batch is full, and on shutdown. A
+ * failed flush puts its events back and retries with backoff; inserts ignore ids already
+ * written, so a retry after an ambiguous failure cannot duplicate an event.
+ */
+export class LedgerWriter {
+  private buffer: LedgerEvent[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private failures = 0;
+  private closed = false;
+  private readonly hooks: FlushHook[] = [];
+  private readonly listeners: CommitListener[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly options: LedgerWriterOptions,
+  ) {}
+
+  get depth(): number {
+    return this.buffer.length;
+  }
+
+  addFlushHook(hook: FlushHook): void {
+    this.hooks.push(hook);
+  }
+
+  onCommit(listener: CommitListener): void {
+    this.listeners.push(listener);
+  }
+
+  add(event: LedgerEvent): void {
+    this.buffer.push(event);
+    if (this.closed) return;
+    if (this.buffer.length >= this.options.maxBatch) this.options.defer(this.flush());
+    else this.schedule(this.options.flushIntervalMs);
+  }
+
+  /** Writes everything buffered now (single-flight: concurrent callers share one flush). */
+  flush(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.drain().finally(() => {
+        this.flushing = undefined;
+      });
+    }
+    return this.flushing;
+  }
+
+  /** Stops scheduling and writes what is left; gives up only after repeated database failures. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (let attempt = 0; attempt < CLOSE_ATTEMPTS && this.buffer.length > 0; attempt++) {
+      await this.flush();
+      if (this.buffer.length > 0) await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+    }
+    await this.flush();
+    if (this.buffer.length > 0) {
+      // Last resort: the events go to the log so an operator can replay them.
+      this.logger.error('ledger: database unavailable at shutdown; unwritten events follow', { events: this.buffer });
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.closed) return;
+    let fire: () => void = () => {};
+    const fired = new Promise<void>((resolve) => {
+      fire = resolve;
+    });
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      fire();
+    }, delayMs);
+    this.options.defer(fired.then(() => this.flush()));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, this.options.maxBatch);
+      try {
+        await this.commit(batch);
+      } catch (error) {
+        this.failures++;
+        this.metrics.ledgerFlushFailures.inc();
+        this.logger.warn('ledger: flush failed, will retry', { events: batch.length, error: (error as Error).message });
+        this.schedule(Math.min(MAX_BACKOFF_MS, this.options.flushIntervalMs * 2 ** this.failures));
+        return;
+      }
+      this.failures = 0;
+      this.buffer = this.buffer.slice(batch.length);
+      this.metrics.ledgerEventsWritten.inc({}, batch.length);
+      for (const listener of this.listeners) {
+        try {
+          listener(batch);
+        } catch (error) {
+          this.logger.error('ledger: commit listener failed', { error: (error as Error).message });
+        }
+      }
+    }
+  }
+
+  private async commit(batch: LedgerEvent[]): Promise<void> {
+    const statements: BatchItem<'sqlite'>[] = [];
+    for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
+      statements.push(this.db.insert(usageEvents).values(batch.slice(i, i + ROWS_PER_INSERT)).onConflictDoNothing());
+    }
+    for (const hook of this.hooks) statements.push(...hook(batch));
+    const [first, ...rest] = statements;
+    if (!first) return;
+    await this.db.batch([first, ...rest]);
+  }
+}
