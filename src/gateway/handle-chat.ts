@@ -167,7 +167,9 @@ function nextWithin<T>(iterator: AsyncIterator<T>, ms: number): Promise<Iterator
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TransportError('timeout', `the upstream stream was silent for ${ms} ms`)), ms);
   });
-  return Promise.race([iterator.next(), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([iterator.next(), timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 /**
