@@ -76,8 +76,9 @@ export function errorForFailure(provider: string, failure: UpstreamFailure): Ups
     return new UpstreamError('upstream_overloaded', `${detail}. The provider is overloaded; retry shortly.`, failure, { headers });
   }
   if (failure.status === 408 || failure.status === 504) return new UpstreamError('upstream_timeout', detail, failure);
-  if (failure.status >= 400 && failure.status < 500) {
-    return new UpstreamError('invalid_request', detail, failure, { status: failure.status === 404 ? 400 : failure.status });
+  // A 404 means the deployment's base URL or model id is wrong, which is not the caller's doing.
+  if (failure.status >= 400 && failure.status < 500 && failure.status !== 404) {
+    return new UpstreamError('invalid_request', detail, failure, { status: failure.status });
   }
   return new UpstreamError('upstream_error', detail, failure, { headers });
 }
