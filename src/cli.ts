@@ -12,6 +12,7 @@ const USAGE = `sluice <command>
   sim                   start the simulated upstream (OpenAI, Anthropic, Bedrock protocols)
   demo                  sim + gateway + a sample workload + a spend report
   router eval|calibrate offline evaluation / calibration of the complexity scorer
+  jobs run <job>|list   run one scheduled job now
 
 Configuration comes from the environment and SLUICE_CONFIG (see README.md).`;
 
@@ -27,6 +28,7 @@ const commands: Record<string, () => Promise<Command>> = {
   sim: async () => (await import('./sim/command')).simCommand,
   demo: async () => (await import('./cli/demo')).demoCommand,
   router: async () => (await import('./cli/router')).routerCommand,
+  jobs: async () => (await import('./cli/jobs')).jobsCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -10,10 +10,13 @@ import { applyMigrations } from '../db/migrate';
 import { createJsonLogger, systemClock, type Clock, type Deps, type Logger } from '../deps';
 import type { Transport } from '../providers/transport';
 import { loadConfig } from './load-config';
+import { startJobs } from './node-jobs';
 import { createNodeTransport } from './node-transport';
 
 export interface NodeServerOptions {
   config: Config;
+  /** Run the scheduled jobs in this process (default true; tests drive jobs directly). */
+  jobs?: boolean;
   clock?: Clock;
   logger?: Logger;
   transport?: Transport;
@@ -58,6 +61,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     },
   };
   const sluice = await createApp(deps);
+  const jobs = options.jobs === false ? undefined : startJobs(sluice.services);
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: sluice.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -72,6 +76,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
+      await jobs?.stop();
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await sluice.shutdown();
       nodeTransport?.close();

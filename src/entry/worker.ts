@@ -2,6 +2,7 @@ import { createApp, type SluiceApp } from '../app';
 import { ConfigError, parseConfig } from '../config';
 import { openDatabase } from '../db/client';
 import { createJsonLogger, systemClock, type Deps } from '../deps';
+import { JOBS } from '../jobs';
 import { createFetchTransport } from '../providers/fetch-transport';
 
 /**
@@ -14,6 +15,14 @@ type Env = Record<string, string | undefined>;
 let app: Promise<SluiceApp> | undefined;
 /** The newest request's context: waitUntil on any live request keeps the isolate running. */
 let activeCtx: ExecutionContext | undefined;
+
+function appFor(env: Env): Promise<SluiceApp> {
+  app ??= build(env).catch((error: unknown) => {
+    app = undefined;
+    throw error;
+  });
+  return app;
+}
 
 function build(env: Env): Promise<SluiceApp> {
   const config = parseConfig(env, env.SLUICE_CONFIG_JSON ? JSON.parse(env.SLUICE_CONFIG_JSON) : undefined);
@@ -36,14 +45,20 @@ function build(env: Env): Promise<SluiceApp> {
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     activeCtx = ctx;
-    app ??= build(env).catch((error: unknown) => {
-      app = undefined;
-      throw error;
-    });
-    const sluice = await app;
+    const sluice = await appFor(env);
     const response = await sluice.app.fetch(request);
     // Workers may freeze the isolate between requests: write the ledger before this request ends.
     ctx.waitUntil(sluice.services.ledger.flush());
     return response;
+  },
+
+  /** Cron triggers (wrangler.toml [triggers]) run every job whose schedule matches. */
+  async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    activeCtx = ctx;
+    const sluice = await appFor(env);
+    for (const job of JOBS.filter((j) => j.schedule === controller.cron)) {
+      await job.run(sluice.services, controller.scheduledTime);
+    }
+    await sluice.services.ledger.flush();
   },
 } satisfies ExportedHandler<Env>;

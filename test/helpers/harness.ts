@@ -55,7 +55,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SLUICE_LEDGER_FLUSH_MS: '20',
     ...options.env,
   });
-  const gateway = await startNodeServer({ config, logger: silentLogger, ...(options.clock ? { clock: options.clock } : {}) });
+  const gateway = await startNodeServer({ config, jobs: false, logger: silentLogger, ...(options.clock ? { clock: options.clock } : {}) });
   const url = gateway.url;
 
   const admin = (path: string, init: RequestInit = {}): Promise<Response> =>
