@@ -35,6 +35,8 @@ export interface StreamAnswer {
   malformedFrame: string | Buffer;
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -54,6 +56,11 @@ export class SimCall {
     readonly query: URLSearchParams,
   ) {
     this.requestId = ctx.ids.next(protocol.requestIdPrefix, 24);
+  }
+
+  /** Checks credentials with the protocol's rules; `body` is needed for request signing (SigV4). */
+  authenticate(body: Buffer = EMPTY_BODY): void {
+    this.protocol.authenticate(this, body);
   }
 
   header(name: string): string | undefined {

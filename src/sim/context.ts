@@ -1,9 +1,12 @@
-/** Shared state of one running sim: options, clock, faults, statistics and caches. */
+/** Shared state of one running sim: options, clock, faults, statistics, caches, files and batches. */
 
 import type { ServerResponse } from 'node:http';
+import { AnthropicBatchStore } from './anthropic/batches.js';
 import { FaultRegistry } from './faults.js';
 import { IdFactory } from './hash.js';
 import type { ResolvedSimOptions } from './options.js';
+import { OpenAIBatchStore } from './openai/batches.js';
+import { FileStore } from './openai/files.js';
 import { BreakpointCache, TokenPrefixCache } from './prompt-cache.js';
 
 export interface SimStats {
@@ -51,6 +54,9 @@ export class SimContext {
   readonly openaiPromptCache: TokenPrefixCache;
   readonly anthropicPromptCache: BreakpointCache;
   readonly bedrockPromptCache: BreakpointCache;
+  readonly files = new FileStore();
+  readonly openaiBatches = new OpenAIBatchStore();
+  readonly anthropicBatches = new AnthropicBatchStore();
   /** Responses held open by the `timeout` fault, released when the sim closes. */
   readonly heldResponses = new Set<ServerResponse>();
 
@@ -76,5 +82,8 @@ export class SimContext {
     this.openaiPromptCache.clear();
     this.anthropicPromptCache.clear();
     this.bedrockPromptCache.clear();
+    this.files.clear();
+    this.openaiBatches.clear();
+    this.anthropicBatches.clear();
   }
 }

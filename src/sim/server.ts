@@ -12,9 +12,19 @@ import { SimError } from './errors.js';
 import { parseFaultRule, type FaultRule } from './faults.js';
 import { parseJson } from './json.js';
 import { resolveOptions, type SimOptions } from './options.js';
+import {
+  handleCancelMessageBatch,
+  handleCreateMessageBatch,
+  handleDeleteMessageBatch,
+  handleListMessageBatches,
+  handleMessageBatchResults,
+  handleRetrieveMessageBatch,
+} from './anthropic/batches.js';
 import { handleCountTokens, handleMessages } from './anthropic/messages.js';
 import { anthropicProtocol } from './anthropic/protocol.js';
+import { handleCancelBatch, handleCreateBatch, handleListBatches, handleRetrieveBatch } from './openai/batches.js';
 import { handleChatCompletions } from './openai/chat.js';
+import { handleDeleteFile, handleFileContent, handleListFiles, handleRetrieveFile, handleUploadFile } from './openai/files.js';
 import { handleListModels, handleRetrieveModel } from './openai/models.js';
 import { openAIProtocol } from './openai/protocol.js';
 
@@ -56,8 +66,23 @@ const ROUTES: Route[] = [
   route('POST', '/v1/chat/completions', openAIProtocol, handleChatCompletions),
   route('GET', '/v1/models', openAIProtocol, handleListModels),
   route('GET', '/v1/models/{model}', openAIProtocol, handleRetrieveModel),
+  route('POST', '/v1/files', openAIProtocol, handleUploadFile),
+  route('GET', '/v1/files', openAIProtocol, handleListFiles),
+  route('GET', '/v1/files/{file_id}', openAIProtocol, handleRetrieveFile),
+  route('GET', '/v1/files/{file_id}/content', openAIProtocol, handleFileContent),
+  route('DELETE', '/v1/files/{file_id}', openAIProtocol, handleDeleteFile),
+  route('POST', '/v1/batches', openAIProtocol, handleCreateBatch),
+  route('GET', '/v1/batches', openAIProtocol, handleListBatches),
+  route('GET', '/v1/batches/{batch_id}', openAIProtocol, handleRetrieveBatch),
+  route('POST', '/v1/batches/{batch_id}/cancel', openAIProtocol, handleCancelBatch),
   route('POST', '/v1/messages', anthropicProtocol, handleMessages),
   route('POST', '/v1/messages/count_tokens', anthropicProtocol, handleCountTokens),
+  route('POST', '/v1/messages/batches', anthropicProtocol, handleCreateMessageBatch),
+  route('GET', '/v1/messages/batches', anthropicProtocol, handleListMessageBatches),
+  route('GET', '/v1/messages/batches/{message_batch_id}', anthropicProtocol, handleRetrieveMessageBatch),
+  route('POST', '/v1/messages/batches/{message_batch_id}/cancel', anthropicProtocol, handleCancelMessageBatch),
+  route('DELETE', '/v1/messages/batches/{message_batch_id}', anthropicProtocol, handleDeleteMessageBatch),
+  route('GET', '/v1/messages/batches/{message_batch_id}/results', anthropicProtocol, handleMessageBatchResults),
 ];
 
 /** Routes that exist under another method, for OpenAI-style "Invalid URL" answers. */

@@ -186,7 +186,7 @@ export function renderMessageStream(result: MessageResult, overloadedMessage: st
 /** Reads, authenticates, parses and validates a Messages body; consults faults. */
 async function acceptMessagesCall(call: SimCall, path: string, requireMaxTokens: boolean) {
   const body = await call.readBody(BODY_LIMIT_BYTES, TOO_LARGE_MESSAGE);
-  call.protocol.authenticate(call, body);
+  call.authenticate(body);
   const text = body.toString('utf8');
   const request = validateMessagesRequest(parseMessagesBody(text), requireMaxTokens);
   call.ctx.stats.recordModel(request.model);

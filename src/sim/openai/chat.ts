@@ -280,7 +280,7 @@ export function parseChatBody(text: string): unknown {
 
 export async function handleChatCompletions(call: SimCall): Promise<void> {
   const body = await call.readBody(BODY_LIMIT_BYTES, 'Request body too large: the maximum is 50 MB.');
-  call.protocol.authenticate(call, body);
+  call.authenticate(body);
   const text = body.toString('utf8');
   const request = validateChatRequest(parseChatBody(text));
   call.ctx.stats.recordModel(request.model);

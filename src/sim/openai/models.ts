@@ -9,12 +9,12 @@ function modelObject(entry: (typeof OPENAI_MODEL_LIST)[number]) {
 }
 
 export function handleListModels(call: SimCall): void {
-  call.protocol.authenticate(call, Buffer.alloc(0));
+  call.authenticate();
   call.sendJson(200, { object: 'list', data: OPENAI_MODEL_LIST.map(modelObject) });
 }
 
 export function handleRetrieveModel(call: SimCall): void {
-  call.protocol.authenticate(call, Buffer.alloc(0));
+  call.authenticate();
   const id = call.params[0] ?? '';
   const entry = OPENAI_MODEL_LIST.find((m) => m.id === id);
   if (!entry) throw new SimError('not_found', `The model '${id}' does not exist`, { param: 'model', code: 'model_not_found' });
