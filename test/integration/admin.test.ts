@@ -34,9 +34,10 @@ describe('/admin/keys', () => {
     expect(fetched).not.toHaveProperty('key');
     expect(fetched).not.toHaveProperty('hash');
     expect(fetched).toMatchObject({ name: 'svc', team: 'ads', tags: { cost_center: 'cc-9' }, policy: { downgrade: true, quality: 0.7 } });
-    const { client } = h.gateway.sluice.services.deps.db.$client ? { client: h.gateway.sluice.services.deps.db.$client } : { client: undefined };
-    const rows = await client!.execute('select hash from api_keys');
-    expect(rows.rows.map((r) => r.hash)).not.toContain(created.key);
+    const rows = await h.gateway.sluice.services.deps.db.$client.execute('select hash from api_keys');
+    const hashes = rows.rows.map((r) => String(r.hash));
+    expect(hashes).not.toContain(created.key);
+    expect(hashes.every((hash) => /^[0-9a-f]{64}$/.test(hash))).toBe(true);
   });
 
   it('lists newest first with a cursor, hides revoked keys unless asked', async () => {
