@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimContext } from './context.js';
 import { SimError, type ErrorKind, type ErrorResponse } from './errors.js';
 import { errorKindOfFault, type FaultKind, type FaultProbe } from './faults.js';
+import type { IdFactory } from './hash.js';
 
 export type ProtocolName = 'openai' | 'anthropic' | 'bedrock';
 
@@ -15,7 +16,7 @@ export interface Protocol {
   name: ProtocolName;
   /** Header that carries the request id (`x-request-id`, `request-id`, `x-amzn-RequestId`). */
   requestIdHeader: string;
-  requestIdPrefix: string;
+  newRequestId(ids: IdFactory): string;
   /** Throws a SimError when the request's credentials are missing or refused. */
   authenticate(call: SimCall, body: Buffer): void;
   renderError(error: SimError, requestId: string): ErrorResponse;
@@ -55,7 +56,7 @@ export class SimCall {
     readonly params: readonly string[],
     readonly query: URLSearchParams,
   ) {
-    this.requestId = ctx.ids.next(protocol.requestIdPrefix, 24);
+    this.requestId = protocol.newRequestId(ctx.ids);
   }
 
   /** Checks credentials with the protocol's rules; `body` is needed for request signing (SigV4). */

@@ -22,6 +22,8 @@ import {
 } from './anthropic/batches.js';
 import { handleCountTokens, handleMessages } from './anthropic/messages.js';
 import { anthropicProtocol } from './anthropic/protocol.js';
+import { handleConverse, handleConverseStream, handleCountTokens as handleBedrockCountTokens } from './bedrock/converse.js';
+import { bedrockProtocol } from './bedrock/protocol.js';
 import { handleCancelBatch, handleCreateBatch, handleListBatches, handleRetrieveBatch } from './openai/batches.js';
 import { handleChatCompletions } from './openai/chat.js';
 import { handleDeleteFile, handleFileContent, handleListFiles, handleRetrieveFile, handleUploadFile } from './openai/files.js';
@@ -83,6 +85,9 @@ const ROUTES: Route[] = [
   route('POST', '/v1/messages/batches/{message_batch_id}/cancel', anthropicProtocol, handleCancelMessageBatch),
   route('DELETE', '/v1/messages/batches/{message_batch_id}', anthropicProtocol, handleDeleteMessageBatch),
   route('GET', '/v1/messages/batches/{message_batch_id}/results', anthropicProtocol, handleMessageBatchResults),
+  route('POST', '/model/{modelId}/converse', bedrockProtocol, handleConverse),
+  route('POST', '/model/{modelId}/converse-stream', bedrockProtocol, handleConverseStream),
+  route('POST', '/model/{modelId}/count-tokens', bedrockProtocol, handleBedrockCountTokens),
 ];
 
 /** Routes that exist under another method, for OpenAI-style "Invalid URL" answers. */

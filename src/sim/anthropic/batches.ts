@@ -91,7 +91,7 @@ function renderBatch(ctx: SimContext, record: MessageBatchRecord) {
 }
 
 function errored(ctx: SimContext, error: SimError): ItemResult {
-  return { type: 'errored', error: { type: 'error', error: anthropicErrorObject(error.kind, error.message), request_id: ctx.ids.next('req_011', 24) } };
+  return { type: 'errored', error: { type: 'error', error: anthropicErrorObject(error.kind, error.message), request_id: anthropicProtocol.newRequestId(ctx.ids) } };
 }
 
 /** Runs one batch request like the synchronous API would, at batch tier and without prompt caching. */

@@ -70,7 +70,7 @@ export function authenticateAnthropic(call: SimCall): void {
 export const anthropicProtocol: Protocol = {
   name: 'anthropic',
   requestIdHeader: 'request-id',
-  requestIdPrefix: 'req_011',
+  newRequestId: (ids) => ids.next('req_011', 21),
   authenticate: authenticateAnthropic,
   renderError: renderAnthropicError,
   standardMessage: (kind) => MESSAGES[kind],

@@ -122,7 +122,7 @@ function validateInput(file: StoredFile, endpoint: string, ctx: SimContext): { l
 /** Runs one batch request like the synchronous API would, without prompt caching. */
 function runItem(ctx: SimContext, line: JsonObject): ItemOutcome {
   const customId = String(line.custom_id);
-  const requestId = ctx.ids.next('req_', 24);
+  const requestId = openAIProtocol.newRequestId(ctx.ids);
   const wrap = (statusCode: number, body: unknown) =>
     JSON.stringify({ id: ctx.ids.next('batch_req_', 32, 'hex'), custom_id: customId, response: { status_code: statusCode, request_id: requestId, body }, error: null });
   const fail = (error: SimError): ItemOutcome => {

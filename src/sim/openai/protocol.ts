@@ -105,7 +105,7 @@ export function openAIKey(call: SimCall): string {
 export const openAIProtocol: Protocol = {
   name: 'openai',
   requestIdHeader: 'x-request-id',
-  requestIdPrefix: 'req_',
+  newRequestId: (ids) => ids.next('req_', 32, 'hex'),
   authenticate: authenticateOpenAI,
   renderError: renderOpenAIError,
   standardMessage: (kind) => MESSAGES[kind],
