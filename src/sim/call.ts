@@ -4,10 +4,10 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SimContext } from './context.js';
-import { SimError, type ErrorKind, type ErrorResponse } from './errors.js';
-import { errorKindOfFault, type FaultKind, type FaultProbe } from './faults.js';
-import type { IdFactory } from './hash.js';
+import type { SimContext } from './context';
+import { SimError, type ErrorKind, type ErrorResponse } from './errors';
+import { errorKindOfFault, type FaultKind, type FaultProbe } from './faults';
+import type { IdFactory } from './hash';
 
 export type ProtocolName = 'openai' | 'anthropic' | 'bedrock';
 

@@ -5,15 +5,15 @@
  * for `batchDelayMs` after a cancel. Results are served as JSONL at `results_url`.
  */
 
-import type { SimCall } from '../call.js';
-import type { SimContext } from '../context.js';
-import { COMPLETION_WINDOW_MS, itemsProcessedBy } from '../batch-timeline.js';
-import { SimError, invalidRequest } from '../errors.js';
-import { errorKindOfFault } from '../faults.js';
-import { isObject, isString, parseJson, type JsonObject } from '../json.js';
-import { completeMessage, renderMessage } from './messages.js';
-import { anthropicErrorObject, anthropicProtocol } from './protocol.js';
-import { validateMessagesRequest } from './validate.js';
+import type { SimCall } from '../call';
+import type { SimContext } from '../context';
+import { COMPLETION_WINDOW_MS, itemsProcessedBy } from '../batch-timeline';
+import { SimError, invalidRequest } from '../errors';
+import { errorKindOfFault } from '../faults';
+import { isObject, isString, parseJson, type JsonObject } from '../json';
+import { completeMessage, renderMessage } from './messages';
+import { anthropicErrorObject, anthropicProtocol } from './protocol';
+import { validateMessagesRequest } from './validate';
 
 const CUSTOM_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 

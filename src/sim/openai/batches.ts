@@ -5,16 +5,16 @@
  * cancelling → cancelled). Output and error files appear when the batch reaches its final state.
  */
 
-import type { SimCall } from '../call.js';
-import type { SimContext } from '../context.js';
-import { SimError, invalidRequest } from '../errors.js';
-import { errorKindOfFault } from '../faults.js';
-import { COMPLETION_WINDOW_MS, itemsProcessedBy } from '../batch-timeline.js';
-import { isObject, isString, parseJson, type JsonObject } from '../json.js';
-import { completeChat, renderChatCompletion } from './chat.js';
-import { requireFile, type StoredFile } from './files.js';
-import { openAIProtocol, renderOpenAIError } from './protocol.js';
-import { validateChatRequest } from './validate.js';
+import type { SimCall } from '../call';
+import type { SimContext } from '../context';
+import { SimError, invalidRequest } from '../errors';
+import { errorKindOfFault } from '../faults';
+import { COMPLETION_WINDOW_MS, itemsProcessedBy } from '../batch-timeline';
+import { isObject, isString, parseJson, type JsonObject } from '../json';
+import { completeChat, renderChatCompletion } from './chat';
+import { requireFile, type StoredFile } from './files';
+import { openAIProtocol, renderOpenAIError } from './protocol';
+import { validateChatRequest } from './validate';
 
 const SUPPORTED_ENDPOINTS = ['/v1/chat/completions'];
 

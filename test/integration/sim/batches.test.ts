@@ -1,8 +1,8 @@
 import Anthropic, { BadRequestError as AnthropicBadRequest, ContentTooLargeError } from '@anthropic-ai/sdk';
 import OpenAI, { BadRequestError, NotFoundError, toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSim, type SimServer } from '../../../src/sim/server.js';
-import { MINUTE, manualClock } from './helpers.js';
+import { startSim, type SimServer } from '../../../src/sim/server';
+import { MINUTE, manualClock } from './helpers';
 
 const STEP = MINUTE;
 const HOUR = 60 * MINUTE;
