@@ -12,11 +12,6 @@ export interface ResponseCachePlan {
   ttlMs: number;
 }
 
-/** A key's policy over the deployment's default policy (config `default_policy`). */
-export function effectivePolicy(defaults: KeyPolicy, principal: Principal): KeyPolicy {
-  return { ...defaults, ...principal.policy };
-}
-
 /** Temperature 0 or a seed: the caller asked for the same answer to the same question. */
 export function isDeterministic(request: ChatRequest): boolean {
   return request.temperature === 0 || request.seed != null;

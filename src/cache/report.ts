@@ -2,6 +2,7 @@ import { and, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { usageEvents } from '../ledger/schema';
 import { promptCacheReturns } from './schema';
+import { NO_WRITES, type WriteCounts } from './write-return';
 
 export type CachingGroupBy = 'key' | 'team';
 
@@ -83,19 +84,10 @@ interface LedgerSums {
   baseline: number;
 }
 
-interface WriteSums {
-  writes: number;
-  writes1h: number;
-  reads: number;
-  paidBack: number;
-  unpaid: number;
-  unread: number;
-}
 
 const NO_LEDGER: LedgerSums = { requests: 0, hits: 0, misses: 0, bypassed: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, responseSavings: 0, promptSavings: 0, cost: 0, baseline: 0 };
-const NO_WRITES: WriteSums = { writes: 0, writes1h: 0, reads: 0, paidBack: 0, unpaid: 0, unread: 0 };
 
-function figures(l: LedgerSums, w: WriteSums): CachingFigures {
+function figures(l: LedgerSums, w: WriteCounts): CachingFigures {
   const lookups = l.hits + l.misses;
   const prompt = l.inputTokens + l.cachedInputTokens + l.cacheWriteTokens;
   return {
@@ -172,7 +164,7 @@ export async function cachingReport(db: Db, query: CachingQuery): Promise<Cachin
     .where(and(gte(r.hour, query.fromMs - (query.fromMs % HOUR_MS)), lt(r.hour, query.toMs)))
     .groupBy(writeGroup);
 
-  const groups = new Map<string | null, { ledger: LedgerSums; writes: WriteSums }>();
+  const groups = new Map<string | null, { ledger: LedgerSums; writes: WriteCounts }>();
   for (const { group, ...sums } of ledgerRows) groups.set(group, { ledger: sums, writes: NO_WRITES });
   for (const { group, ...sums } of writeRows) groups.set(group, { ledger: groups.get(group)?.ledger ?? NO_LEDGER, writes: sums });
 

@@ -101,18 +101,24 @@ interface ReuseRecord {
   suppressedUntil: number;
 }
 
-interface Counts {
-  keyId: string;
-  team: string | null;
-  prefixHash: string;
-  model: string;
-  hour: number;
+/** What became of cache writes (the `prompt_cache_returns` counters). */
+export interface WriteCounts {
   writes: number;
   writes1h: number;
   reads: number;
   paidBack: number;
   unpaid: number;
   unread: number;
+}
+
+export const NO_WRITES: WriteCounts = Object.freeze({ writes: 0, writes1h: 0, reads: 0, paidBack: 0, unpaid: 0, unread: 0 });
+
+interface Counts extends WriteCounts {
+  keyId: string;
+  team: string | null;
+  prefixHash: string;
+  model: string;
+  hour: number;
 }
 
 function hourOf(ms: number): number {
@@ -251,19 +257,14 @@ export class PromptCacheReturns {
     return record;
   }
 
-  private count(record: ReuseRecord, hour: number, delta: Partial<Pick<Counts, 'writes' | 'writes1h' | 'reads' | 'paidBack' | 'unpaid' | 'unread'>>): void {
+  private count(record: ReuseRecord, hour: number, delta: Partial<WriteCounts>): void {
     this.counts.add(`${record.keyId}\u0000${record.reuseId}\u0000${record.model}\u0000${hour}`, {
       keyId: record.keyId,
       team: record.team,
       prefixHash: record.reuseId,
       model: record.model,
       hour,
-      writes: 0,
-      writes1h: 0,
-      reads: 0,
-      paidBack: 0,
-      unpaid: 0,
-      unread: 0,
+      ...NO_WRITES,
       ...delta,
     });
   }

@@ -1,4 +1,4 @@
-import { effectivePolicy, responseCachePlan } from '../cache/policy';
+import { responseCachePlan } from '../cache/policy';
 import { promptCacheSession, type PromptCacheSession } from '../cache/prompt-caching';
 import { CompletionAssembler, replayChunks, replayCompletion } from '../cache/replay';
 import type { CachedAnswer, ResponseLookup } from '../cache/response-cache';
@@ -16,6 +16,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { RequestHints } from './hints';
 import type { Principal } from '../keys/keys';
+import { effectivePolicy } from '../keys/policy';
 import type { Services } from './services';
 import { ZERO_USAGE, type Usage } from './usage';
 
@@ -112,7 +113,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
   if (!adapter) {
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
-  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal);
+  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
   const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache, deps.config.cache.defaultTtlS);
   const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, call.request);
   if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache }, cache.answer);
