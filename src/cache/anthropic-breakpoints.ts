@@ -72,7 +72,12 @@ function walkAnthropic(prompt: AnthropicPrompt): { walk: PromptWalk; locations: 
   const units: PromptUnit[] = [];
   const locations: Location[] = [];
   const add = (section: Location['section'], message: number, block: number, item: Block, tag: string): void => {
-    units.push({ tokens: section === 'tools' ? estimateTextTokens(withoutCacheControl(item)) : blockTokens(item), identity: tag + withoutCacheControl(item), callerTtl: ttlOf(item.cache_control), cacheable: section === 'tools' || cacheable(item) });
+    units.push({
+      tokens: section === 'tools' ? estimateTextTokens(withoutCacheControl(item)) : blockTokens(item),
+      identity: () => tag + withoutCacheControl(item),
+      callerTtl: ttlOf(item.cache_control),
+      cacheable: section === 'tools' || cacheable(item),
+    });
     locations.push({ section, message, block });
   };
   (prompt.tools ?? []).forEach((tool, i) => add('tools', -1, i, tool, 'tool:'));

@@ -25,8 +25,12 @@ export const MAX_BREAKPOINTS = 4;
 export interface PromptUnit {
   /** Estimated tokens. */
   tokens: number;
-  /** Canonical text of the unit without any cache marker, including what makes two units differ (section, role). */
-  identity: string;
+  /**
+   * Canonical text of the unit without any cache marker, including what makes two units differ
+   * (section, role). Computed only for units up to the last candidate: the newest turn (often
+   * the largest, with images) is never serialized for hashing.
+   */
+  identity(): string;
   /** The caller's breakpoint on this unit, if any. */
   callerTtl: CacheTtl | null;
   /** Whether the provider accepts a breakpoint here (not on thinking or empty text). */
@@ -81,20 +85,23 @@ export function estimateTextTokens(text: string): number {
 /** Chooses our breakpoints for a walked prompt. Pure: the same walk and options give the same plan. */
 export function planBreakpoints(walk: PromptWalk, options: PlacementOptions): BreakpointPlan {
   const { units } = walk;
+  const positions: Array<{ unit: number; slot: BreakpointSlot }> = [];
+  if (walk.prefixEnd !== undefined) positions.push({ unit: walk.prefixEnd, slot: 'prefix' });
+  for (const unit of walk.turnEnds.slice(-2).reverse()) positions.push({ unit, slot: 'turn' });
+
+  const lastCandidate = Math.max(-1, ...positions.map((p) => p.unit));
   const hashes: string[] = [];
   const ends: number[] = [];
   const hash = new PrefixHash(options.seed);
   let total = 0;
-  for (const unit of units) {
-    hash.update(unit.identity).update('\u0001');
-    hashes.push(hash.digest());
+  units.forEach((unit, i) => {
+    if (i <= lastCandidate) {
+      hash.update(unit.identity()).update('\u0001');
+      hashes.push(hash.digest());
+    }
     total += unit.tokens;
     ends.push(total);
-  }
-
-  const positions: Array<{ unit: number; slot: BreakpointSlot }> = [];
-  if (walk.prefixEnd !== undefined) positions.push({ unit: walk.prefixEnd, slot: 'prefix' });
-  for (const unit of walk.turnEnds.slice(-2).reverse()) positions.push({ unit, slot: 'turn' });
+  });
 
   const last = units.length - 1;
   const callerCount = units.filter((u) => u.callerTtl !== null).length + (walk.automaticTtl && units[last]?.callerTtl === null ? 1 : 0);

@@ -58,7 +58,7 @@ function walkConverse(prompt: ConversePrompt, toolsCacheable: boolean): { walk: 
         return;
       }
       const isCacheable = section === 'tools' ? toolsCacheable : !('reasoningContent' in block);
-      units.push({ tokens: blockTokens(block), identity: tag + JSON.stringify(block), callerTtl: null, cacheable: isCacheable });
+      units.push({ tokens: blockTokens(block), identity: () => tag + JSON.stringify(block), callerTtl: null, cacheable: isCacheable });
       locations.push({ section, message, block: i });
       if (isCacheable) lastCacheable = units.length - 1;
     });

@@ -98,7 +98,11 @@ export class ResponseCache {
     const key = await responseCacheKey(plan.scope, servedModel, request);
     if (!plan.lookup) return { status: 'miss', key, plan, servedModel };
     const now = this.clock.now();
-    const answer = this.memory.get(key) ?? (await this.read(key, now));
+    const answer = this.memory.get(key) ?? (await this.read(key, now).catch((error: unknown) => {
+      // The cache is an optimization: when its table cannot be read, the upstream answers.
+      this.logger.warn('response cache: lookup failed; answering from the upstream', { error: (error as Error).message });
+      return undefined;
+    }));
     if (!answer || answer.expiresAt <= now) return { status: 'miss', key, plan, servedModel };
     this.touches.add(key, { hits: 1, lastUsedAt: now });
     return { status: 'hit', key, answer };

@@ -352,6 +352,39 @@ describe('Anthropic prompt caching through the OpenAI front door', () => {
     expect(mine.prompt_cache.savings_nusd).toBe(rows.reduce((sum, r) => sum + r.savings_nusd.caching, 0));
   });
 
+  it('caches streamed requests too, and replays a streamed Claude answer from the response cache', async () => {
+    const { client: c } = await client();
+    const system = prompt(5000, 'foxtrot');
+    const rows = [];
+    for (const question of ['Streamed one?', 'Streamed two?']) {
+      const { data: stream, response } = await c.chat.completions
+        .create({ model: 'claude-sonnet-5-5', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'system', content: system }, { role: 'user', content: question }], max_tokens: 30 })
+        .withResponse();
+      let usage: OpenAI.CompletionUsage | undefined;
+      for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
+      const row = await eventOf(response);
+      expect(row.cached_input_tokens).toBe(usage!.prompt_tokens_details?.cached_tokens);
+      expect(row.cost_nusd).toBe(expectedCost(row));
+      rows.push(row);
+    }
+    expect(rows.map((r) => [r.cache_write_tokens, r.cached_input_tokens])).toEqual([
+      [5000, 0],
+      [0, 5000],
+    ]);
+
+    const body = { model: 'claude-sonnet-5-5', temperature: 0, stream: true as const, messages: [{ role: 'system' as const, content: system }, { role: 'user' as const, content: 'Deterministic?' }], max_tokens: 30 };
+    const texts: string[] = [];
+    for (const expected of ['miss', 'hit']) {
+      const { data: stream, response } = await c.chat.completions.create(body).withResponse();
+      expect(response.headers.get('x-sluice-cache')).toBe(expected);
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      texts.push(text);
+    }
+    expect(texts[1]).toBe(texts[0]);
+    expect(texts[0]!.length).toBeGreaterThan(0);
+  });
+
   it('keeps the caller’s own breakpoints and adds none when prompt caching is off for the key', async () => {
     const off = await client({ policy: { prompt_caching: false } });
     const system = prompt(5000, 'charlie');

@@ -94,6 +94,18 @@ describe('response cache table bounds', () => {
     usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
   });
 
+  it('answers a lookup as a miss when the table cannot be read', async () => {
+    const broken = new Proxy(database.db, {
+      get(target, prop, receiver) {
+        if (prop === 'select') return () => { throw new Error('database is locked'); };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const cache = new ResponseCache(broken, clock, silentLogger, () => {}, { memoryBytes: 0, maxEntryBytes: 1000, maxTotalBytes: 1000 }, new Metrics());
+    const lookup = await cache.lookup({ lookup: true, scope: 'key:a', ttlMs: 1000 }, 'gpt-4o-mini', { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'q' }] });
+    expect(lookup.status).toBe('miss');
+  });
+
   it('deletes expired entries and the least recently used beyond the size cap; skips oversized answers', async () => {
     let now = 1_000_000;
     const pending: Promise<unknown>[] = [];
