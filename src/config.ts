@@ -127,7 +127,10 @@ function intFromEnv(env: Env, name: string, schema: z.ZodType<number> = positive
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return undefined;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${name} must be a ${schema === positiveInt ? 'positive ' : schema === nonNegativeInt ? 'non-negative ' : ''}integer, got "${raw}"`);
+  if (!parsed.success) {
+    const expected = schema === positiveInt ? 'a positive integer' : schema === nonNegativeInt ? 'a non-negative integer' : 'an integer in range';
+    throw new ConfigError(`${name} must be ${expected}, got "${raw}"`);
+  }
   return parsed.data;
 }
 
