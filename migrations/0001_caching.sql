@@ -10,7 +10,8 @@ CREATE TABLE `prompt_cache_returns` (
 	`paid_back` integer DEFAULT 0 NOT NULL,
 	`unpaid` integer DEFAULT 0 NOT NULL,
 	`unread` integer DEFAULT 0 NOT NULL,
-	PRIMARY KEY(`key_id`, `prefix_hash`, `model`, `hour`)
+	`writer` text NOT NULL,
+	PRIMARY KEY(`key_id`, `prefix_hash`, `model`, `hour`, `writer`)
 );
 --> statement-breakpoint
 CREATE INDEX `prompt_cache_returns_hour_idx` ON `prompt_cache_returns` (`hour`);--> statement-breakpoint
@@ -28,8 +29,7 @@ CREATE TABLE `response_cache` (
 	`size_bytes` integer NOT NULL,
 	`created_at` integer NOT NULL,
 	`expires_at` integer NOT NULL,
-	`last_used_at` integer NOT NULL,
-	`hits` integer DEFAULT 0 NOT NULL
+	`last_used_at` integer NOT NULL
 );
 --> statement-breakpoint
 CREATE INDEX `response_cache_expires_idx` ON `response_cache` (`expires_at`);--> statement-breakpoint

@@ -1,23 +1,20 @@
-import type { BatchItem } from 'drizzle-orm/batch';
-import type { LedgerWriter } from '../ledger/writer';
+import type { LedgerWriter, SqlStatement } from '../ledger/writer';
 
 /**
- * Counters kept in memory on the request path and written in the ledger writer's next batch,
- * in the same transaction as its events (no database round trip of their own). What a batch
- * took is kept until that batch commits: if it fails, the next batch writes it again.
+ * Rows kept in memory on the request path and written in the ledger writer's next batch, in the
+ * same transaction as its events (no database round trip of their own). Each entry holds the
+ * row's latest value and its statement must be idempotent (an absolute value, or a max), because
+ * a batch that failed ambiguously is retried: what a batch took is kept until it commits, and if
+ * it does not, goes out again unless a newer value replaced it.
  */
 export class FlushBuffer<T> {
   private pending = new Map<string, T>();
   private inflight: Map<string, T> | undefined;
 
-  constructor(
-    private readonly merge: (into: T, delta: T) => T,
-    private readonly statement: (key: string, delta: T) => BatchItem<'sqlite'>,
-  ) {}
+  constructor(private readonly statement: (value: T) => SqlStatement) {}
 
-  add(key: string, delta: T): void {
-    const current = this.pending.get(key);
-    this.pending.set(key, current === undefined ? delta : this.merge(current, delta));
+  set(key: string, value: T): void {
+    this.pending.set(key, value);
   }
 
   /** Registers with the ledger writer: statements with each batch, forgotten once it commits. */
@@ -28,16 +25,12 @@ export class FlushBuffer<T> {
     });
   }
 
-  private take(): BatchItem<'sqlite'>[] {
+  private take(): SqlStatement[] {
     if (this.inflight) {
-      // The previous batch did not commit: its changes go out again with the newer ones.
-      for (const [key, delta] of this.inflight) {
-        const newer = this.pending.get(key);
-        this.pending.set(key, newer === undefined ? delta : this.merge(delta, newer));
-      }
+      for (const [key, value] of this.inflight) if (!this.pending.has(key)) this.pending.set(key, value);
     }
     this.inflight = this.pending;
     this.pending = new Map();
-    return [...this.inflight].map(([key, delta]) => this.statement(key, delta));
+    return [...this.inflight.values()].map(this.statement);
   }
 }

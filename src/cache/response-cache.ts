@@ -37,11 +37,6 @@ export interface ResponseCacheOptions {
   maxTotalBytes: number;
 }
 
-interface HitTouch {
-  hits: number;
-  lastUsedAt: number;
-}
-
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -52,20 +47,20 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * The exact-match response cache: a libSQL table with a byte-bounded LRU in front. Lookups read
- * the LRU, then the table; stores go to the LRU at once and to the table in the background; hit
- * counts ride on the ledger writer's batches. Several instances sharing a database share entries
- * (an instance's LRU may serve an entry another refreshed until it expires).
+ * the LRU, then the table; stores go to the LRU at once and to the table in the background; the
+ * time of each hit rides on the ledger writer's batches (the hits themselves are ledger rows).
+ * Instances sharing a database share entries (an instance's LRU may serve an entry that another
+ * refreshed, until it expires).
  */
 export class ResponseCache {
   private readonly memory: ByteLru<CachedAnswer>;
   private readonly outcomes: Counter;
-  private readonly touches = new FlushBuffer<HitTouch>(
-    (into, delta) => ({ hits: into.hits + delta.hits, lastUsedAt: Math.max(into.lastUsedAt, delta.lastUsedAt) }),
-    (key, touch) =>
-      this.db
-        .update(responseCache)
-        .set({ hits: sql`${responseCache.hits} + ${touch.hits}`, lastUsedAt: sql`max(${responseCache.lastUsedAt}, ${touch.lastUsedAt})` })
-        .where(eq(responseCache.key, key)),
+  /** Entry key → when it was last served: eviction beyond the size cap goes by it. */
+  private readonly touches = new FlushBuffer<{ key: string; usedAt: number }>(({ key, usedAt }) =>
+    this.db
+      .update(responseCache)
+      .set({ lastUsedAt: sql`max(${responseCache.lastUsedAt}, ${usedAt})` })
+      .where(eq(responseCache.key, key)),
   );
 
   constructor(
@@ -81,7 +76,7 @@ export class ResponseCache {
     metrics.gauge('sluice_response_cache_memory_bytes', 'Bytes of answers held in the in-process LRU.', () => this.memory.bytes);
   }
 
-  /** Hit counts are written with the ledger's batches. */
+  /** When entries were last used is written with the ledger's batches. */
   attach(ledger: LedgerWriter): void {
     this.touches.attach(ledger);
   }
@@ -104,7 +99,7 @@ export class ResponseCache {
       return undefined;
     }));
     if (!answer || answer.expiresAt <= now) return { status: 'miss', key, plan, servedModel };
-    this.touches.add(key, { hits: 1, lastUsedAt: now });
+    this.touches.set(key, { key, usedAt: now });
     return { status: 'hit', key, answer };
   }
 
@@ -131,7 +126,6 @@ export class ResponseCache {
       createdAt: now,
       expiresAt: answer.expiresAt,
       lastUsedAt: now,
-      hits: 0,
     };
     const { key: _key, ...replacement } = row;
     this.defer(

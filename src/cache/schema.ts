@@ -29,14 +29,13 @@ export const responseCache = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
     /** Creation or latest hit (epoch ms): the order of eviction beyond the size cap. */
     lastUsedAt: integer('last_used_at').notNull(),
-    hits: integer('hits').notNull().default(0),
   },
   (t) => [index('response_cache_expires_idx').on(t.expiresAt), index('response_cache_used_idx').on(t.lastUsedAt), index('response_cache_scope_idx').on(t.scope)],
 );
 
 /**
- * Provider prompt-cache writes and what became of them, per key, cached prefix and UTC hour of
- * the write: a write is paid back once its reads have saved more than the write's premium over
+ * Provider prompt-cache writes and what became of them, per key, cached prefix, UTC hour of the
+ * write and writing process: a write is paid back once its reads have saved more than the write's premium over
  * plain input; one that expires first is not, and one never read at all is pure waste.
  * `prefix_hash` names a stable prefix (tools + system), or is `turns` for the conversation
  * history breakpoints of that key, whose prefixes change every turn.
@@ -58,6 +57,8 @@ export const promptCacheReturns = sqliteTable(
     unpaid: integer('unpaid').notNull().default(0),
     /** Writes that expired without a single read. */
     unread: integer('unread').notNull().default(0),
+    /** The gateway process that counted this row; rows of several writers add up. */
+    writer: text('writer').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.keyId, t.prefixHash, t.model, t.hour] }), index('prompt_cache_returns_hour_idx').on(t.hour)],
+  (t) => [primaryKey({ columns: [t.keyId, t.prefixHash, t.model, t.hour, t.writer] }), index('prompt_cache_returns_hour_idx').on(t.hour)],
 );

@@ -42,6 +42,8 @@ const MAX_RECORDS = 20_000;
 const MAX_OPEN_PER_RECORD = 256;
 const SWEEP_INTERVAL_MS = 15_000;
 const HOUR_MS = 3_600_000;
+/** How long an hour's totals stay in memory; an outcome later than that starts a new row. */
+const ROW_MEMORY_MS = 6 * HOUR_MS;
 
 /** Per-token rates of one model (any consistent unit; the catalog's are pico-USD). */
 export interface CacheRates {
@@ -113,12 +115,19 @@ export interface WriteCounts {
 
 export const NO_WRITES: WriteCounts = Object.freeze({ writes: 0, writes1h: 0, reads: 0, paidBack: 0, unpaid: 0, unread: 0 });
 
-interface Counts extends WriteCounts {
+/**
+ * One persisted row: the totals this process has counted for a key, prefix, model and hour. Its
+ * statement writes absolute values, so a retried ledger batch cannot count twice; `writer` tells
+ * apart the rows of several instances (and of a row this process dropped from memory and began
+ * again), which the report adds up.
+ */
+interface CountsRow extends WriteCounts {
   keyId: string;
   team: string | null;
   prefixHash: string;
   model: string;
   hour: number;
+  writer: string;
 }
 
 function hourOf(ms: number): number {
@@ -139,36 +148,33 @@ export interface CacheOwner {
 
 export class PromptCacheReturns {
   private readonly records = new Map<string, ReuseRecord>();
+  private readonly rows = new Map<string, CountsRow>();
+  private rowIncarnation = 0;
   private lastSweep = 0;
-  private readonly counts: FlushBuffer<Counts>;
+  private readonly counts: FlushBuffer<CountsRow>;
 
-  constructor(db: Db) {
-    this.counts = new FlushBuffer<Counts>(
-      (into, delta) => ({
-        ...into,
-        writes: into.writes + delta.writes,
-        writes1h: into.writes1h + delta.writes1h,
-        reads: into.reads + delta.reads,
-        paidBack: into.paidBack + delta.paidBack,
-        unpaid: into.unpaid + delta.unpaid,
-        unread: into.unread + delta.unread,
-      }),
-      (_key, delta) =>
-        db
-          .insert(promptCacheReturns)
-          .values(delta)
-          .onConflictDoUpdate({
-            target: [promptCacheReturns.keyId, promptCacheReturns.prefixHash, promptCacheReturns.model, promptCacheReturns.hour],
-            set: {
-              team: sql`excluded.team`,
-              writes: sql`${promptCacheReturns.writes} + excluded.writes`,
-              writes1h: sql`${promptCacheReturns.writes1h} + excluded.writes_1h`,
-              reads: sql`${promptCacheReturns.reads} + excluded.reads`,
-              paidBack: sql`${promptCacheReturns.paidBack} + excluded.paid_back`,
-              unpaid: sql`${promptCacheReturns.unpaid} + excluded.unpaid`,
-              unread: sql`${promptCacheReturns.unread} + excluded.unread`,
-            },
-          }),
+  /** `writerId` names this process in the rows it writes (unique per start). */
+  constructor(
+    db: Db,
+    private readonly writerId: string,
+  ) {
+    const r = promptCacheReturns;
+    this.counts = new FlushBuffer<CountsRow>((row) =>
+      db
+        .insert(r)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [r.keyId, r.prefixHash, r.model, r.hour, r.writer],
+          set: {
+            team: sql`excluded.team`,
+            writes: sql`excluded.writes`,
+            writes1h: sql`excluded.writes_1h`,
+            reads: sql`excluded.reads`,
+            paidBack: sql`excluded.paid_back`,
+            unpaid: sql`excluded.unpaid`,
+            unread: sql`excluded.unread`,
+          },
+        }),
     );
   }
 
@@ -236,11 +242,12 @@ export class PromptCacheReturns {
     });
   }
 
-  /** Settles every write that has expired by `now` (runs at most every 15 s). */
+  /** Settles every write that has expired by `now`, and forgets old hours' totals (runs at most every 15 s). */
   sweep(now: number): void {
     if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
     this.lastSweep = now;
     for (const record of this.records.values()) this.expire(record, now);
+    for (const [id, row] of this.rows) if (row.hour < now - ROW_MEMORY_MS) this.rows.delete(id);
   }
 
   private record(owner: CacheOwner, reuseId: string): ReuseRecord {
@@ -258,15 +265,15 @@ export class PromptCacheReturns {
   }
 
   private count(record: ReuseRecord, hour: number, delta: Partial<WriteCounts>): void {
-    this.counts.add(`${record.keyId}\u0000${record.reuseId}\u0000${record.model}\u0000${hour}`, {
-      keyId: record.keyId,
-      team: record.team,
-      prefixHash: record.reuseId,
-      model: record.model,
-      hour,
-      ...NO_WRITES,
-      ...delta,
-    });
+    const id = `${record.keyId}\u0000${record.reuseId}\u0000${record.model}\u0000${hour}`;
+    let row = this.rows.get(id);
+    if (!row) {
+      row = { keyId: record.keyId, team: record.team, prefixHash: record.reuseId, model: record.model, hour, writer: `${this.writerId}.${this.rowIncarnation++}`, ...NO_WRITES };
+      this.rows.set(id, row);
+    }
+    row.team = record.team;
+    for (const [name, value] of Object.entries(delta) as Array<[keyof WriteCounts, number]>) row[name] += value;
+    this.counts.set(id, { ...row });
   }
 
   private onWrite(record: ReuseRecord, hash: string, ttl: CacheTtl, rates: CacheRates, now: number): void {

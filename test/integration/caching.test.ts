@@ -67,6 +67,7 @@ describe('response cache', () => {
     const fillCost = nusd(usage.prompt_tokens, 0.15) + nusd(usage.completion_tokens, 0.6);
     expect(filled).toMatchObject({ cache: 'miss', cost_nusd: fillCost, baseline_cost_nusd: fillCost });
 
+    clock.t += 1000;
     const second = await ask(c);
     expect(second.cache).toBe('hit');
     expect(h.sim.stats().requests).toBe(1);
@@ -88,9 +89,9 @@ describe('response cache', () => {
       input_tokens: 0,
       output_tokens: 0,
     });
-    // Hit counts reach the table with the ledger's batch.
+    // The time of the hit reaches the table with the ledger's batch (eviction goes by it).
     const [entry] = await h.gateway.sluice.services.deps.db.select().from(responseCache).where(eq(responseCache.scope, `key:${id}`));
-    expect(entry).toMatchObject({ hits: 1, lastUsedAt: clock.t, model: 'gpt-4o-mini', fillCostNusd: fillCost });
+    expect(entry).toMatchObject({ lastUsedAt: clock.t, model: 'gpt-4o-mini', fillCostNusd: fillCost });
   });
 
   it('replays a cached answer as a well-formed stream through the official client', async () => {

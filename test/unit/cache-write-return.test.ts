@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/deps';
 import type { Usage } from '../../src/gateway/usage';
 import { LedgerWriter } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
-import { createTestDatabase } from '../helpers/db';
+import { createTestDatabase, flaky } from '../helpers/db';
 import { ledgerEvent } from '../helpers/ledger';
 
 /** Claude Sonnet 5.5 in pico-USD per token: input $2, read $0.10, 5m write $2.50, 1h write $4. */
@@ -74,7 +74,7 @@ describe('tracking cache writes per key and prefix', () => {
   beforeEach(async () => {
     database = await createTestDatabase();
     ledger = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 60_000, maxBatch: 100, defer: () => {} });
-    returns = new PromptCacheReturns(database.db);
+    returns = new PromptCacheReturns(database.db, 'writer_test');
     returns.attach(ledger, () => now);
     now = T0;
   });
@@ -149,6 +149,26 @@ describe('tracking cache writes per key and prefix', () => {
     const rows = await persisted();
     const turns = rows.find((r) => r.prefixHash === 'turns');
     expect(turns).toMatchObject({ writes: 2, reads: 1, paidBack: 1 });
+  });
+
+  it('counts once when the ledger batch carrying the counts is retried after an ambiguous failure', async () => {
+    const failures = { count: 1, afterCommit: true };
+    const retried = new LedgerWriter(flaky(database.db, failures), silentLogger, new Metrics(), { flushIntervalMs: 60_000, maxBatch: 100, defer: () => {} });
+    const tracker = new PromptCacheReturns(database.db, 'writer_retry');
+    tracker.attach(retried, () => now);
+    tracker.decide(owner, prefix, SONNET, now);
+    tracker.settle(owner, [placed(prefix, '5m')], 5020, usage(0, 5000), SONNET, now);
+    retried.add(ledgerEvent(1));
+    await retried.flush();
+    expect(failures.count).toBe(0);
+    now += MINUTE;
+    tracker.decide(owner, prefix, SONNET, now);
+    tracker.settle(owner, [placed(prefix, '5m')], 5020, usage(5000, 0), SONNET, now);
+    retried.add(ledgerEvent(2));
+    await retried.flush();
+    await retried.close();
+    const rows = await database.db.select().from(promptCacheReturns);
+    expect(rows).toMatchObject([{ writer: expect.stringMatching(/^writer_retry\./), writes: 1, reads: 1, paidBack: 1 }]);
   });
 
   it('scales its token estimates to the reported prompt before matching reads and writes', () => {

@@ -1,38 +1,13 @@
 import { count } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client';
 import { silentLogger } from '../../src/deps';
 import { usageEvents } from '../../src/ledger/schema';
 import { LedgerWriter } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
-import { createTestDatabase } from '../helpers/db';
+import { createTestDatabase, flaky } from '../helpers/db';
 import { ledgerEvent as event } from '../helpers/ledger';
 
 
-/** Wraps a Db so that its client's batch() fails the next `failures` times, optionally after committing. */
-function flaky(db: Db, failures: { count: number; afterCommit?: boolean }): Db {
-  const client = db.$client;
-  const flakyClient = new Proxy(client, {
-    get(target, prop, receiver) {
-      if (prop === 'batch') {
-        return async (...args: Parameters<typeof client.batch>) => {
-          if (failures.count > 0) {
-            failures.count--;
-            if (failures.afterCommit) await target.batch(...args);
-            throw new Error('database is locked');
-          }
-          return target.batch(...args);
-        };
-      }
-      return Reflect.get(target, prop, receiver) as unknown;
-    },
-  });
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      return prop === '$client' ? flakyClient : (Reflect.get(target, prop, receiver) as unknown);
-    },
-  });
-}
 
 describe('LedgerWriter', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;

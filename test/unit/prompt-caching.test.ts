@@ -23,7 +23,7 @@ const LONG = 'lorem ipsum dolor sit amet '.repeat(400);
 
 function target(modelId: string, request: ChatRequest, withCaching = true): ChatTarget {
   const model = catalog.find(modelId)!;
-  const session = withCaching ? promptCacheSession(new PromptCacheReturns(null as never), clock, principal, {}, model) : undefined;
+  const session = withCaching ? promptCacheSession(new PromptCacheReturns(null as never, 'writer_test'), clock, principal, {}, model) : undefined;
   return { request, model, stream: false, tier: 'standard', timeoutMs: 1000, ...(session ? { promptCache: session } : {}) };
 }
 
@@ -65,7 +65,7 @@ describe('OpenAI prompt_cache_key', () => {
 
   it('is off when the key turns prompt caching off', () => {
     const model = catalog.find('gpt-4o-mini')!;
-    expect(promptCacheSession(new PromptCacheReturns(null as never), clock, principal, { prompt_caching: false }, model)).toBeUndefined();
+    expect(promptCacheSession(new PromptCacheReturns(null as never, 'writer_test'), clock, principal, { prompt_caching: false }, model)).toBeUndefined();
   });
 });
 
