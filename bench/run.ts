@@ -10,6 +10,7 @@
 //   --modes json,sse --probe-n N --paced-rate R --streams N --only gateway,streams,ledger,scorer,reports
 //   --report-events 1000000,10000000 --out FILE --peer-work DIR
 //   --peer-script PATH (default: shared/bench/peer-portkey.sh in the nearest parent folder that has it)
+//   --compare REF     also measure the Sluice of git revision REF (an arm "sluice@<sha>"), e.g. main
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { probe, send, type Target } from './lib/probe';
 import { assertAlive, rssMb, sleep, stopAll, type Child } from './lib/proc';
 import { renderResults } from './lib/report';
 import type { ArmInfo, LedgerCheck, Mode, RunRecord, StreamMemory } from './lib/rows';
-import { counterTotal, createKey, ledgerRows, startSim, startSluice, upstreamIdOf, type RunningSluice } from './lib/sluice';
+import { counterTotal, createKey, exportRevision, ledgerRows, startSim, startSluice, upstreamIdOf, type RunningSim, type RunningSluice } from './lib/sluice';
 import { quantile } from './lib/stats';
 
 const args = parseArgs(process.argv.slice(2), ['quick', 'peers', 'help']);
@@ -56,6 +57,8 @@ const settings = {
   reportEvents: listFlag('report-events', [1_000_000, 10_000_000], [], Number),
   only: listFlag('only', ['gateway', 'streams', 'ledger', 'scorer', 'reports'], ['gateway', 'streams', 'ledger', 'scorer', 'reports'], String),
   peers: args.flags.has('peers') || process.env.BENCH_PEERS === '1',
+  /** Another revision measured beside this checkout (before/after in one run). */
+  compare: flag(args, 'compare'),
   peerScript: flag(args, 'peer-script') ?? findUp('shared/bench/peer-portkey.sh'),
   peerWork: flag(args, 'peer-work') ?? 'bench/out/peers',
   out: flag(args, 'out') ?? 'bench/RESULTS.md',
@@ -99,6 +102,25 @@ interface Arm {
   targets: Record<Mode, Target>;
   /** The gateway process measured for CPU and RSS (none for direct). */
   child: Child | undefined;
+  /** Sluice arms: the instance, and the 2xx answers its clients received (for the ledger check). */
+  sluice?: { instance: RunningSluice; answered: number };
+}
+
+function targets(url: string, headers: Record<string, string>, model: string): Record<Mode, Target> {
+  return { json: { url, headers, body: requestBody(model, 'json') }, sse: { url, headers, body: requestBody(model, 'sse') } };
+}
+
+/** A Sluice arm: this checkout, or (with --compare) another revision. */
+async function sluiceArm(name: string, sim: RunningSim, dir: string, checkout?: string): Promise<Arm> {
+  const instance = await startSluice(sim, dir, { name, ...(checkout ? { checkout } : {}) });
+  const key = await createKey(instance);
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  return { name, child: instance.child, targets: targets(`${instance.url}/v1/chat/completions`, headers, SLUICE_MODEL), sluice: { instance, answered: 0 } };
+}
+
+/** Counts 2xx answers a Sluice arm's clients received. */
+function answered(arm: Arm, count: number): void {
+  if (arm.sluice) arm.sluice.answered += count;
 }
 
 const record: RunRecord = {
@@ -150,44 +172,40 @@ async function sanity(arm: Arm): Promise<void> {
 async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall | undefined): Promise<void> {
   log(`upstream ${upstreamMs} ms: starting the sim and Sluice`);
   const sim = await startSim(upstreamMs ? ['--latency-ms', String(upstreamMs)] : []);
-  const sluice = await startSluice(sim, dir);
-  const key = await createKey(sluice);
-  const sluiceHeaders = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const sluice = await sluiceArm('sluice', sim, dir);
+  const instance = sluice.sluice!.instance;
 
   // Which model does the routed request land on? The direct and peer arms ask the sim for it.
-  const first = await send(new http.Agent(), { url: `${sluice.url}/v1/chat/completions`, headers: sluiceHeaders, body: requestBody(SLUICE_MODEL, 'json') }, true);
+  const agent = new http.Agent();
+  const first = await send(agent, sluice.targets.json, true);
   if (first.status !== 200) throw new Error(`Sluice answered ${first.status}: ${first.body.slice(0, 400)}`);
   const servedModel = String(first.headers['x-sluice-model']);
-  const upstreamModel = await upstreamIdOf(sluice, servedModel);
-  const again = await send(new http.Agent(), { url: `${sluice.url}/v1/chat/completions`, headers: sluiceHeaders, body: requestBody(SLUICE_MODEL, 'json') }, true);
+  const upstreamModel = await upstreamIdOf(instance, servedModel);
+  const again = await send(agent, sluice.targets.json, true);
+  agent.destroy();
+  answered(sluice, 2);
   Object.assign(record.sluice, { servedModel, upstreamModel, cacheHeader: String(again.headers['x-sluice-cache']) });
-  let clientOk = 2;
 
   const directHeaders = { 'content-type': 'application/json', authorization: 'Bearer sk-sim' };
-  const arms: Arm[] = [
-    {
-      name: 'direct',
-      child: undefined,
-      targets: { json: { url: `${sim.url}/v1/chat/completions`, headers: directHeaders, body: requestBody(upstreamModel, 'json') }, sse: { url: `${sim.url}/v1/chat/completions`, headers: directHeaders, body: requestBody(upstreamModel, 'sse') } },
-    },
-    {
-      name: 'sluice',
-      child: sluice.child,
-      targets: { json: { url: `${sluice.url}/v1/chat/completions`, headers: sluiceHeaders, body: requestBody(SLUICE_MODEL, 'json') }, sse: { url: `${sluice.url}/v1/chat/completions`, headers: sluiceHeaders, body: requestBody(SLUICE_MODEL, 'sse') } },
-    },
-  ];
+  const arms: Arm[] = [{ name: 'direct', child: undefined, targets: targets(`${sim.url}/v1/chat/completions`, directHeaders, upstreamModel) }, sluice];
+  if (settings.compare) {
+    const revision = exportRevision(settings.compare);
+    log(`starting ${revision.label} from ${revision.dir}`);
+    arms.push(await sluiceArm(revision.label, sim, dir, revision.dir));
+  }
   const running: RunningPeer[] = [];
   if (peers) {
     for (const name of PEER_ARMS) {
       log(`starting ${name}`);
       const peer = await startPeer(name, peers, `${sim.url}/v1`);
       running.push(peer);
-      const headers = { ...directHeaders, ...peer.headers };
-      arms.push({ name, child: peer.child, targets: { json: { url: peer.url, headers, body: requestBody(upstreamModel, 'json') }, sse: { url: peer.url, headers, body: requestBody(upstreamModel, 'sse') } } });
+      arms.push({ name, child: peer.child, targets: targets(peer.url, { ...directHeaders, ...peer.headers }, upstreamModel) });
     }
   }
-  for (const arm of arms) await sanity(arm);
-  clientOk += settings.modes.length;
+  for (const arm of arms) {
+    await sanity(arm);
+    answered(arm, settings.modes.length);
+  }
   const info = new Map<string, ArmInfo>();
   for (const arm of arms) info.set(arm.name, { upstreamMs, arm: arm.name, rssIdleMb: arm.child ? rssMb(arm.child.pid) : null, rssEndMb: null });
   const alive = (): void => assertAlive(sim.child, ...arms.map((a) => a.child));
@@ -196,7 +214,7 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
     for (const arm of arms) {
       log(`warm-up ${mode} ${arm.name} ${settings.warmupS}s`);
       const warm = await runLoad(arm.targets[mode], 32, settings.warmupS);
-      if (arm.name === 'sluice') clientOk += warm.total - warm.bad;
+      answered(arm, warm.total - warm.bad);
     }
     for (let rep = 1; rep <= settings.reps; rep++) {
       const base = { upstreamMs, mode, rep };
@@ -205,7 +223,7 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
           const concurrency = paced ? settings.pacedConcurrency : 1;
           const ratePerS = paced ? settings.pacedRate : undefined;
           const result = await probe(arm.targets[mode], { n: settings.probeN, warmup: 100, maxMs: 20_000, concurrency, ...(ratePerS ? { ratePerS } : {}) });
-          if (arm.name === 'sluice') clientOk += result.warmed + result.n - result.bad;
+          answered(arm, result.warmed + result.n - result.bad);
           const row = {
             ...base,
             kind: 'probe' as const,
@@ -229,7 +247,7 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
         for (const arm of arms) {
           const result = await runLoad(arm.targets[mode], connections, settings.durationS, arm.child?.pid);
           alive();
-          if (arm.name === 'sluice') clientOk += result.total - result.bad;
+          answered(arm, result.total - result.bad);
           record.rows.push({ ...base, kind: 'load', arm: arm.name, ...result });
           log(
             `load ${mode} c=${connections} ${arm.name} rep ${rep}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms` +
@@ -241,21 +259,21 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
   }
   for (const arm of arms) if (arm.child) info.get(arm.name)!.rssEndMb = rssMb(arm.child.pid);
   record.arms.push(...info.values());
-  record.ledger.push(await checkLedger(upstreamMs, sluice, clientOk));
+  for (const arm of arms) if (arm.sluice) record.ledger.push(await checkLedger(arm.name, upstreamMs, arm.sluice.instance, arm.sluice.answered));
   for (const peer of running) await peer.child.stop();
   await sim.child.stop();
 }
 
 /** Stops Sluice cleanly and compares what it metered with what its database holds. */
-async function checkLedger(upstreamMs: LedgerCheck['upstreamMs'], sluice: RunningSluice, clientOk: number): Promise<LedgerCheck> {
+async function checkLedger(arm: string, upstreamMs: LedgerCheck['upstreamMs'], sluice: RunningSluice, clientOk: number): Promise<LedgerCheck> {
   await sleep(500);
   const metered = await counterTotal(sluice, 'sluice_requests_total');
   const code = await sluice.child.stop(60_000);
-  if (code !== 0) record.notes.push(`Sluice exited with code ${code} at the end of the ${upstreamMs} run.`);
+  if (code !== 0) record.notes.push(`${arm} exited with code ${code} at the end of the ${upstreamMs} run.`);
   const rows = await ledgerRows(sluice.dbPath);
   const written = Object.values(rows).reduce((a, b) => a + b, 0);
-  log(`ledger (${upstreamMs}): ${clientOk} answers received, ${metered} metered, ${written} rows ${JSON.stringify(rows)}`);
-  return { upstreamMs, clientOk, metered, rows };
+  log(`ledger ${arm} (${upstreamMs}): ${clientOk} answers received, ${metered} metered, ${written} rows ${JSON.stringify(rows)}`);
+  return { arm, upstreamMs, clientOk, metered, rows };
 }
 
 /**
@@ -318,7 +336,7 @@ async function streamMemory(dir: string): Promise<void> {
   record.streamMemory = result;
   log(`streams: ${opened}/${settings.streams} open; RSS ${rssBeforeMb.toFixed(1)} → ${rssOpenMb.toFixed(1)} MB (${result.mbPer1000.toFixed(1)} MB per 1,000)`);
   await sleep(2000);
-  record.ledger.push(await checkLedger('streams', sluice, clientOk));
+  record.ledger.push(await checkLedger('sluice', 'streams', sluice, clientOk));
   await sim.child.stop();
 }
 

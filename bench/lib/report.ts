@@ -140,8 +140,9 @@ function ledgerOk(check: LedgerCheck): boolean {
 
 function ledgerTable(record: RunRecord): string {
   return table(
-    ['run', 'answers received (2xx)', 'metered (sluice_requests_total)', 'rows in usage_events', 'rows by status', 'lost'],
+    ['arm', 'run', 'answers received (2xx)', 'metered (sluice_requests_total)', 'rows in usage_events', 'rows by status', 'lost'],
     record.ledger.map((c) => [
+      c.arm,
       c.upstreamMs === 'streams' ? 'in-flight streams' : upstreamName(c.upstreamMs),
       String(c.clientOk),
       String(c.metered),
@@ -287,7 +288,7 @@ export function renderResults(record: RunRecord): string {
     lines.push('### One connection, back to back (added latency)', '', probeTable(view, record, upstreamMs, 1), '');
     lines.push(`### ${s.pacedConcurrency} connections, paced at ${s.pacedRate} req/s in total`, '', probeTable(view, record, upstreamMs, s.pacedConcurrency as number), '');
     lines.push('### Closed loop (autocannon)', '', loadTable(view, record, upstreamMs), '');
-    for (const peer of ['portkey', 'hono-min']) {
+    for (const peer of [...armsOf(record.rows, upstreamMs).filter((a) => a.startsWith('sluice@')), 'portkey', 'hono-min']) {
       const ratios = peerRatioTable(view, record, upstreamMs, peer);
       if (ratios) lines.push(`### Ratios to ${peer} (within this run; CPU < 1 and req/s > 1 favour the arm)`, '', ratios, '');
     }

@@ -39,6 +39,7 @@ export interface LoadRow extends Measured {
 }
 
 export interface LedgerCheck {
+  arm: string;
   upstreamMs: number | 'streams';
   /** 2xx answers the benchmark's clients received from Sluice. */
   clientOk: number;

@@ -1,6 +1,8 @@
 // The simulated upstream and Sluice, each as its own process, as `npm run sim` and `npm start` run them.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createClient } from '@libsql/client';
 import { startNode, type Child } from './proc';
 
@@ -29,11 +31,16 @@ export interface RunningSluice {
  * file and every upstream aimed at the sim. Nothing is switched off: metering, the ledger
  * writes, routing and the response cache run as in production.
  */
-export async function startSluice(sim: RunningSim, dir: string, options: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<RunningSluice> {
-  const dbPath = join(dir, `sluice-${Date.now()}.db`);
+export async function startSluice(
+  sim: RunningSim,
+  dir: string,
+  options: { env?: Record<string, string>; nodeArgs?: string[]; checkout?: string; name?: string } = {},
+): Promise<RunningSluice> {
+  const dbPath = join(dir, `sluice-${randomBytes(6).toString('hex')}.db`);
   const adminKey = `sk-admin-bench-${randomBytes(12).toString('hex')}`;
-  const { child, match } = await startNode('sluice', [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/entry/node.ts'], {
+  const { child, match } = await startNode(options.name ?? 'sluice', [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/entry/node.ts'], {
     ready: /Sluice listening on (http:\/\/127\.0\.0\.1:\d+)/,
+    ...(options.checkout ? { cwd: options.checkout } : {}),
     env: {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -54,6 +61,22 @@ export async function startSluice(sim: RunningSim, dir: string, options: { env?:
     },
   });
   return { child, url: match![1]!, dbPath, adminKey };
+}
+
+/**
+ * Another revision of Sluice to measure beside this one (before/after in the same run): the
+ * files of `ref` exported with `git archive` into bench/out (no worktree is registered), using
+ * this checkout's node_modules.
+ */
+export function exportRevision(ref: string): { dir: string; label: string } {
+  const sha = execFileSync('git', ['rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
+  const dir = resolve(`bench/out/rev-${sha}`);
+  if (!existsSync(join(dir, 'package.json'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C "${dir}"`]);
+    symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+  }
+  return { dir, label: `sluice@${sha}` };
 }
 
 /** A Sluice key for the benchmark client (POST /admin/keys). */
