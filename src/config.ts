@@ -9,6 +9,7 @@ import { KeyPolicy } from './keys/policy';
  */
 
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
 /** 0 asks the OS for a free port (tests, benchmarks). */
 const portNumber = z.coerce.number().int().min(0).max(65535);
 
@@ -53,6 +54,25 @@ const FileConfig = z
       .object({ flush_interval_ms: positiveInt.optional(), flush_max_events: positiveInt.optional() })
       .strict()
       .optional(),
+    tiers: z
+      .object({
+        flex_timeout_ms: positiveInt.optional(),
+        flex_retries: nonNegativeInt.optional(),
+        flex_backoff_ms: nonNegativeInt.optional(),
+        flex_backoff_max_ms: nonNegativeInt.optional(),
+      })
+      .strict()
+      .optional(),
+    batch: z
+      .object({
+        max_items: positiveInt.optional(),
+        max_bytes: positiveInt.optional(),
+        drain_concurrency: positiveInt.optional(),
+        max_attempts: positiveInt.optional(),
+        queue_ttl_ms: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
     catalog: CatalogOverrides.optional(),
     default_policy: KeyPolicy.optional(),
     webhooks: z.object({ allow_private: z.boolean().optional() }).strict().optional(),
@@ -89,9 +109,34 @@ export interface Config {
   streamIdleTimeoutMs: number;
   ledgerFlushIntervalMs: number;
   ledgerFlushMaxEvents: number;
+  tiers: TierConfig;
+  batch: BatchConfig;
   catalog: CatalogOverrides | undefined;
   defaultPolicy: KeyPolicy;
   webhookAllowPrivate: boolean;
+}
+
+export interface TierConfig {
+  /** Time allowed for a flex request to start answering (flex queues; OpenAI advises 15 minutes). */
+  flexTimeoutMs: number;
+  /** Retries of a flex request refused for capacity before falling back (or giving up). */
+  flexRetries: number;
+  /** First backoff between flex retries; doubles each retry, with jitter, up to the maximum. */
+  flexBackoffMs: number;
+  flexBackoffMaxMs: number;
+}
+
+export interface BatchConfig {
+  /** Cap on requests per provider batch job, below the provider's own limit. */
+  maxItems: number | undefined;
+  /** Cap on bytes per provider batch job, below the provider's own limit. */
+  maxBytes: number | undefined;
+  /** Concurrent upstream calls when draining models that have no batch API. */
+  drainConcurrency: number;
+  /** Tries of a deferred request (a drain call, or a provider batch that failed as a whole) before it fails. */
+  maxAttempts: number;
+  /** How long a deferred request may wait in the queue before it expires. */
+  queueTtlMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -104,7 +149,8 @@ function intFromEnv(env: Env, name: string, schema: z.ZodType<number> = positive
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return undefined;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${name} must be a ${schema === positiveInt ? 'positive ' : ''}integer, got "${raw}"`);
+  const kind = schema === positiveInt ? 'a positive integer' : schema === nonNegativeInt ? 'a non-negative integer' : 'an integer';
+  if (!parsed.success) throw new ConfigError(`${name} must be ${kind}, got "${raw}"`);
   return parsed.data;
 }
 
@@ -167,6 +213,19 @@ export function parseConfig(env: Env, file?: unknown): Config {
       intFromEnv(env, 'SLUICE_STREAM_IDLE_TIMEOUT_MS') ?? f.limits?.stream_idle_timeout_ms ?? 300_000,
     ledgerFlushIntervalMs: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MS') ?? f.ledger?.flush_interval_ms ?? 1000,
     ledgerFlushMaxEvents: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MAX') ?? f.ledger?.flush_max_events ?? 500,
+    tiers: {
+      flexTimeoutMs: intFromEnv(env, 'SLUICE_FLEX_TIMEOUT_MS') ?? f.tiers?.flex_timeout_ms ?? 900_000,
+      flexRetries: intFromEnv(env, 'SLUICE_FLEX_RETRIES', nonNegativeInt) ?? f.tiers?.flex_retries ?? 3,
+      flexBackoffMs: intFromEnv(env, 'SLUICE_FLEX_BACKOFF_MS', nonNegativeInt) ?? f.tiers?.flex_backoff_ms ?? 1000,
+      flexBackoffMaxMs: intFromEnv(env, 'SLUICE_FLEX_BACKOFF_MAX_MS', nonNegativeInt) ?? f.tiers?.flex_backoff_max_ms ?? 30_000,
+    },
+    batch: {
+      maxItems: intFromEnv(env, 'SLUICE_BATCH_MAX_ITEMS') ?? f.batch?.max_items,
+      maxBytes: intFromEnv(env, 'SLUICE_BATCH_MAX_BYTES') ?? f.batch?.max_bytes,
+      drainConcurrency: intFromEnv(env, 'SLUICE_BATCH_DRAIN_CONCURRENCY') ?? f.batch?.drain_concurrency ?? 4,
+      maxAttempts: intFromEnv(env, 'SLUICE_BATCH_MAX_ATTEMPTS') ?? f.batch?.max_attempts ?? 3,
+      queueTtlMs: intFromEnv(env, 'SLUICE_BATCH_QUEUE_TTL_MS') ?? f.batch?.queue_ttl_ms ?? 24 * 60 * 60 * 1000,
+    },
     catalog: f.catalog,
     defaultPolicy: f.default_policy ?? {},
     webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),

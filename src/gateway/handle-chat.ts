@@ -1,13 +1,16 @@
 import type { ServiceTier } from '../catalog/types';
 import { SluiceError, type ErrorCode } from '../errors';
-import { attributeCost } from '../ledger/attribution';
+import { attributeCost, usageColumns } from '../ledger/attribution';
 import { formatUsd } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
 import { TransportError, type UpstreamResponse } from '../providers/transport';
 import type { ChatResult, ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
+import { enqueueDeferred, type DeferredView } from '../batch/queue';
+import { sendAtTier } from '../routing/flex';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
+import { chooseTier, type TierReason } from '../routing/tier';
 import type { ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { RequestHints } from './hints';
@@ -35,7 +38,9 @@ export interface ChatCall {
 
 export type ChatOutcome =
   | { kind: 'completion'; headers: Record<string, string>; result: ChatResult }
-  | { kind: 'stream'; headers: Record<string, string>; chunks: AsyncIterable<ChatCompletionChunk> };
+  | { kind: 'stream'; headers: Record<string, string>; chunks: AsyncIterable<ChatCompletionChunk> }
+  /** Queued for the batch tier: answer 202 with the view; the ledger row is written at completion. */
+  | { kind: 'deferred'; headers: Record<string, string>; deferred: DeferredView };
 
 /** An upstream failure rendered for the caller, with the ledger already written. */
 export class UpstreamError extends SluiceError {
@@ -56,12 +61,9 @@ interface Attempt {
   decision: RouteDecision;
   adapter: ProviderAdapter;
   target: ChatTarget;
-}
-
-function requestedTier(request: ChatRequest): ServiceTier {
-  if (request.service_tier === 'flex') return 'flex';
-  if (request.service_tier === 'priority') return 'priority';
-  return 'standard';
+  tierReason: TierReason;
+  /** Upstream calls made (flex retries and fallback included). */
+  attempts: number;
 }
 
 /** Maps an upstream failure to what the caller sees: its own mistakes keep their 4xx, ours become 5xx. */
@@ -102,17 +104,26 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
   if (!adapter) {
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
+  const tier = chooseTier({
+    policy: { ...deps.config.defaultPolicy, ...call.principal.policy },
+    hint: call.hints.tier,
+    deadlineS: call.hints.deadlineS,
+    serviceTier: call.request.service_tier,
+    model: decision.model,
+    stream: call.stream,
+    timeouts: { standardMs: deps.config.upstreamTimeoutMs, flexMs: deps.config.tiers.flexTimeoutMs },
+  });
   const target: ChatTarget = {
     request: call.request,
     model: decision.model,
     stream: call.stream,
-    tier: requestedTier(call.request),
-    timeoutMs: deps.config.upstreamTimeoutMs,
+    tier: tier.tier,
+    timeoutMs: tier.timeoutMs,
     signal: call.signal,
   };
   // Building the upstream request validates the translation (bad input for this provider) before anything is recorded.
   const upstreamRequest = adapter.buildChatRequest(target, deps.config);
-  const attempt: Attempt = { call, decision, adapter, target };
+  const attempt: Attempt = { call, decision, adapter, target, tierReason: tier.reason, attempts: 0 };
 
   const missing = adapter.missingCredentials(deps.config);
   if (missing) {
@@ -121,15 +132,20 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     throw error;
   }
 
+  if (tier.tier === 'batch') {
+    const deferred = await enqueueDeferred(services, { call, decision, tierReason: tier.reason, tags: eventTags(call) });
+    return { kind: 'deferred', headers: sluiceHeaders(attempt, 'batch'), deferred };
+  }
+
   services.metrics.gatewayOverhead.observe((performance.now() - call.startedHr) / 1000);
   let response: UpstreamResponse;
   try {
-    response = await deps.transport(upstreamRequest);
+    response = await sendAtTier(deps, adapter, tier, upstreamRequest, attempt);
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
     const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, target.timeoutMs);
     const status: EventStatus = failure ? 'error' : 'aborted';
-    record(services, attempt, { status, usage: ZERO_USAGE, tier: target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
+    record(services, attempt, { status, usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
     throw failure ?? new SluiceError('upstream_error', 'The request was aborted by the caller.');
   }
 
@@ -138,7 +154,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     const failure = adapter.parseError(response.status, body, response.headers);
     const error = errorForFailure(adapter.id, failure);
     services.metrics.upstreamErrors.inc({ provider: adapter.id, type: failure.type });
-    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: target.tier, httpStatus: error.status, errorType: failure.type });
+    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: error.status, errorType: failure.type });
     throw error;
   }
 
@@ -281,6 +297,7 @@ function sluiceHeaders(attempt: Attempt, servedTier: ServiceTier): Record<string
     'x-sluice-model': decision.model.id,
     'x-sluice-family': decision.family?.name ?? '',
     'x-sluice-tier': servedTier,
+    'x-sluice-tier-reason': attempt.tierReason,
     'x-sluice-cache': 'bypass',
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
@@ -297,6 +314,11 @@ interface RecordInput {
   estimated?: boolean;
 }
 
+/** The ledger's tags for a call (JSON): the key's tags win over request detail tags, so attribution cannot be forged. */
+export function eventTags(call: ChatCall): string {
+  return JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags });
+}
+
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
 function record(services: Services, attempt: Attempt, input: RecordInput): LedgerEvent {
   const { call, decision } = attempt;
@@ -310,21 +332,17 @@ function record(services: Services, attempt: Attempt, input: RecordInput): Ledge
     user: call.principal.user,
     team: call.principal.team,
     project: call.principal.project,
-    // The key's tags win over request detail tags: attribution cannot be forged.
-    tags: JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags }),
+    tags: eventTags(call),
     surface: call.surface,
     requestedModel: decision.requestedModel,
     servedModel: decision.model.id,
     provider: decision.model.provider,
     family: decision.family?.name ?? null,
     tier: input.tier,
+    tierReason: attempt.tierReason,
+    attempts: attempt.attempts,
     stream: call.stream,
-    inputTokens: input.usage.inputTokens,
-    cachedInputTokens: input.usage.cachedInputTokens,
-    cacheWriteTokens: input.usage.cacheWriteTokens,
-    cacheWrite1hTokens: input.usage.cacheWrite1hTokens,
-    outputTokens: input.usage.outputTokens,
-    reasoningTokens: input.usage.reasoningTokens,
+    ...usageColumns(input.usage),
     ...cost,
     cache: 'bypass',
     complexity: decision.complexity,

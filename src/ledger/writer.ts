@@ -64,6 +64,21 @@ export class LedgerWriter {
     else this.schedule(this.options.flushIntervalMs);
   }
 
+  /**
+   * Commits events now, in one transaction with `alongside` (the state change they account for,
+   * e.g. a deferred item marked completed) and the flush hooks; listeners run after. For work
+   * off the request path that must not record an event without its state change, or twice.
+   */
+  async writeWith(events: readonly LedgerEvent[], alongside: readonly BatchItem<'sqlite'>[]): Promise<void> {
+    const [first, ...rest] = [...this.statements(events), ...alongside];
+    if (!first) return;
+    await this.db.batch([first, ...rest]);
+    if (events.length > 0) {
+      this.metrics.ledgerEventsWritten.inc({}, events.length);
+      this.notify(events);
+    }
+  }
+
   /** Writes everything buffered now (single-flight: concurrent callers share one flush). */
   flush(): Promise<void> {
     if (!this.flushing) {
@@ -118,23 +133,32 @@ export class LedgerWriter {
       this.failures = 0;
       this.buffer = this.buffer.slice(batch.length);
       this.metrics.ledgerEventsWritten.inc({}, batch.length);
-      for (const listener of this.listeners) {
-        try {
-          listener(batch);
-        } catch (error) {
-          this.logger.error('ledger: commit listener failed', { error: (error as Error).message });
-        }
+      this.notify(batch);
+    }
+  }
+
+  private notify(events: readonly LedgerEvent[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        this.logger.error('ledger: commit listener failed', { error: (error as Error).message });
       }
     }
   }
 
-  private async commit(batch: LedgerEvent[]): Promise<void> {
+  /** The inserts for a batch of events plus the flush hooks' statements. */
+  private statements(batch: readonly LedgerEvent[]): BatchItem<'sqlite'>[] {
     const statements: BatchItem<'sqlite'>[] = [];
     for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
       statements.push(this.db.insert(usageEvents).values(batch.slice(i, i + ROWS_PER_INSERT)).onConflictDoNothing());
     }
-    for (const hook of this.hooks) statements.push(...hook(batch));
-    const [first, ...rest] = statements;
+    if (batch.length > 0) for (const hook of this.hooks) statements.push(...hook(batch));
+    return statements;
+  }
+
+  private async commit(batch: LedgerEvent[]): Promise<void> {
+    const [first, ...rest] = this.statements(batch);
     if (!first) return;
     await this.db.batch([first, ...rest]);
   }
