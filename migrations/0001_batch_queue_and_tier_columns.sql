@@ -45,6 +45,10 @@ CREATE TABLE `deferred_items` (
 	`result` text,
 	`error` text,
 	`served_tier` text,
+	`usage` text,
+	`http_status` integer,
+	`ledgered` integer DEFAULT false NOT NULL,
+	`announced` integer DEFAULT false NOT NULL,
 	`created_at` integer NOT NULL,
 	`expires_at` integer NOT NULL,
 	`submitted_at` integer,
@@ -55,5 +59,6 @@ CREATE UNIQUE INDEX `deferred_items_request_id_unique` ON `deferred_items` (`req
 CREATE INDEX `deferred_items_queue_idx` ON `deferred_items` (`status`,`provider`,`model`,`id`);--> statement-breakpoint
 CREATE INDEX `deferred_items_key_idx` ON `deferred_items` (`key_id`,`created_at`);--> statement-breakpoint
 CREATE INDEX `deferred_items_job_idx` ON `deferred_items` (`job_id`);--> statement-breakpoint
+CREATE INDEX `deferred_items_followup_idx` ON `deferred_items` (`ledgered`,`announced`,`finished_at`);--> statement-breakpoint
 ALTER TABLE `usage_events` ADD `tier_reason` text;--> statement-breakpoint
 ALTER TABLE `usage_events` ADD `attempts` integer DEFAULT 1 NOT NULL;

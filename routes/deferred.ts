@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { cancelItem } from '../src/batch/cancel';
+import { cancelItem } from '../src/batch/manage';
 import { deferredView, getOwnItem, listItems, type DeferredView } from '../src/batch/queue';
 import type { ChatOutcome } from '../src/gateway/handle-chat';
 import { requireKey } from '../src/http/auth';

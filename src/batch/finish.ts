@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Catalog } from '../catalog/catalog';
 import type { ServiceTier } from '../catalog/types';
@@ -7,14 +7,15 @@ import { ZERO_USAGE, type Usage } from '../gateway/usage';
 import { attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
 import type { LedgerEvent } from '../ledger/writer';
 import type { ChatCompletion } from '../gateway/chat';
-import { notifyDeferred } from './notify';
-import type { DeferredError, DeferredItem, DeferredStatus } from './queue';
+import { announceDeferred } from './notify';
+import type { DeferredError, DeferredItem } from './queue';
 import { deferredItems } from './schema';
 
 /**
- * Ending deferred items: the status change, the item's one ledger row and the state of its job
- * commit in one transaction (guarded by the status the item leaves, so a repeat changes nothing),
- * and the key's webhook hears of it after.
+ * Ending deferred items. The ending itself (guarded by the status and job the item leaves, so
+ * only one run can end an item) commits with the state of its job; the item's one ledger row and
+ * its webhook event follow, each marked done on the item, and a later run writes whichever an
+ * interrupted run did not.
  */
 
 export type ItemEnd =
@@ -31,10 +32,12 @@ function cost(catalog: Catalog, item: DeferredItem, tier: ServiceTier, usage: Us
   return attributeCost(served, catalog.find(item.baselineModel) ?? served, tier, usage);
 }
 
-/** The item's one ledger row: attributed as at enqueue time, priced at the tier that served it. */
-export function itemEvent(catalog: Catalog, item: DeferredItem, end: ItemEnd, finishedAt: number): LedgerEvent {
-  const usage = end.status === 'completed' ? end.usage : ZERO_USAGE;
-  const tier: ServiceTier = end.status === 'completed' ? end.tier : 'batch';
+/** The item's one ledger row, from the ended item: attributed as at enqueue, priced at the tier that served it. */
+export function itemEvent(catalog: Catalog, item: DeferredItem): LedgerEvent {
+  const completed = item.status === 'completed';
+  const usage: Usage = completed && item.usage !== null ? (JSON.parse(item.usage) as Usage) : ZERO_USAGE;
+  const tier = (item.servedTier ?? 'batch') as ServiceTier;
+  const finishedAt = item.finishedAt ?? item.createdAt;
   return {
     id: `evt_${item.requestId.slice(4)}`,
     time: item.createdAt,
@@ -51,59 +54,95 @@ export function itemEvent(catalog: Catalog, item: DeferredItem, end: ItemEnd, fi
     family: item.family,
     tier,
     tierReason: item.tierReason,
-    attempts: end.attempts,
+    attempts: item.attempts,
     stream: false,
     ...usageColumns(usage),
-    ...(end.status === 'completed' ? cost(catalog, item, tier, usage) : ZERO_COST),
+    ...(completed ? cost(catalog, item, tier, usage) : ZERO_COST),
     cache: 'bypass',
     complexity: item.complexity,
     scorerVersion: item.scorerVersion,
     routeReason: item.routeReason,
     latencyMs: Math.max(0, finishedAt - item.createdAt),
     ttftMs: null,
-    status: end.status === 'completed' ? 'ok' : end.status === 'cancelled' ? 'aborted' : 'error',
-    httpStatus: end.status === 'completed' ? 200 : end.status === 'failed' ? end.httpStatus : end.status === 'expired' ? 408 : 499,
-    errorType: end.status === 'completed' ? null : end.error.code,
+    status: completed ? 'ok' : item.status === 'cancelled' ? 'aborted' : 'error',
+    httpStatus: item.httpStatus ?? (completed ? 200 : 500),
+    errorType: completed || item.error === null ? null : (JSON.parse(item.error) as DeferredError).code,
     usageEstimated: false,
   };
 }
 
-function endStatement(services: Services, item: DeferredItem, end: ItemEnd, finishedAt: number): BatchItem<'sqlite'> {
-  return services.deps.db
-    .update(deferredItems)
-    .set({
-      status: end.status,
-      result: end.status === 'completed' ? JSON.stringify(end.completion) : null,
-      error: end.status === 'completed' ? null : JSON.stringify(end.error),
-      servedTier: end.status === 'completed' ? end.tier : null,
-      attempts: end.attempts,
-      leaseUntil: null,
-      finishedAt,
-    })
-    .where(and(eq(deferredItems.id, item.id), eq(deferredItems.status, item.status)));
+/** HTTP-like statuses recorded for endings that had no upstream answer. */
+const END_STATUS = { expired: 408, cancelled: 499 } as const;
+
+function endValues(end: ItemEnd, finishedAt: number): Partial<DeferredItem> {
+  const completed = end.status === 'completed';
+  return {
+    status: end.status,
+    result: completed ? JSON.stringify(end.completion) : null,
+    error: completed ? null : JSON.stringify(end.error),
+    servedTier: completed ? end.tier : 'batch',
+    usage: completed ? JSON.stringify(end.usage) : null,
+    httpStatus: completed ? 200 : end.status === 'failed' ? end.httpStatus : END_STATUS[end.status],
+    attempts: end.attempts,
+    leaseUntil: null,
+    finishedAt,
+    ledgered: false,
+    announced: false,
+  };
+}
+
+/** The ledger rows and webhook events that follow endings (each written once: flags and stable ids). */
+async function followUp(services: Services, ended: readonly DeferredItem[]): Promise<void> {
+  const { db } = services.deps;
+  const unledgered = ended.filter((item) => !item.ledgered);
+  if (unledgered.length > 0) {
+    const catalog = services.catalog.current;
+    await services.ledger.writeWith(
+      unledgered.map((item) => itemEvent(catalog, item)),
+      [db.update(deferredItems).set({ ledgered: true }).where(inArray(deferredItems.id, unledgered.map((item) => item.id)))],
+    );
+  }
+  await announceDeferred(services, ended.filter((item) => !item.announced));
 }
 
 /**
- * Ends items (each from the status it was read in) with `alongside` in the same transaction.
- * Items another run has already moved on are skipped, so nothing is recorded twice.
+ * Ends items (each from the status and job it was read in) with `alongside` in one transaction,
+ * then writes their ledger rows and webhook events. An item another run has moved on in the
+ * meantime is left alone, so an ending happens once. Returns the items this call ended.
  */
 export async function finishItems(
   services: Services,
   ends: ReadonlyArray<{ item: DeferredItem; end: ItemEnd }>,
   finishedAt: number,
   alongside: readonly BatchItem<'sqlite'>[] = [],
-): Promise<void> {
+): Promise<DeferredItem[]> {
   const { db } = services.deps;
-  const ids = ends.map(({ item }) => item.id);
-  const current = new Map<string, string>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.select({ id: deferredItems.id, status: deferredItems.status }).from(deferredItems).where(inArray(deferredItems.id, ids.slice(i, i + 500)));
-    for (const row of rows) current.set(row.id, row.status);
-  }
-  const live = ends.filter(({ item }) => current.get(item.id) === item.status);
-  const catalog = services.catalog.current;
-  const events = live.map(({ item, end }) => itemEvent(catalog, item, end, finishedAt));
-  await services.ledger.writeWith(events, [...live.map(({ item, end }) => endStatement(services, item, end, finishedAt)), ...alongside]);
-  for (const { item, end } of live) services.metrics.deferred.inc({ provider: item.provider, status: end.status });
-  await notifyDeferred(services, live.map(({ item, end }) => ({ item, status: end.status as DeferredStatus, finishedAt })));
+  const updates = ends.map(({ item, end }) =>
+    db
+      .update(deferredItems)
+      .set(endValues(end, finishedAt))
+      .where(and(eq(deferredItems.id, item.id), eq(deferredItems.status, item.status), item.jobId === null ? isNull(deferredItems.jobId) : eq(deferredItems.jobId, item.jobId)))
+      .returning(),
+  );
+  const [first, ...rest] = [...updates, ...alongside];
+  if (!first) return [];
+  const results = (await db.batch([first, ...rest])) as unknown[];
+  const ended = results.slice(0, updates.length).flatMap((rows) => rows as DeferredItem[]);
+  for (const item of ended) services.metrics.deferred.inc({ provider: item.provider, status: item.status });
+  await followUp(services, ended);
+  return ended;
+}
+
+/** How long an ending's follow-up may be in progress before a later run redoes it. */
+const FOLLOW_UP_GRACE_MS = 60_000;
+
+/** Writes the ledger rows and webhook events an interrupted run left unwritten. */
+export async function followUpMissing(services: Services, now: number): Promise<number> {
+  const pending = await services.deps.db
+    .select()
+    .from(deferredItems)
+    .where(and(isNotNull(deferredItems.finishedAt), lte(deferredItems.finishedAt, now - FOLLOW_UP_GRACE_MS), or(eq(deferredItems.ledgered, false), eq(deferredItems.announced, false))))
+    .limit(1000);
+  await followUp(services, pending);
+  return pending.length;
 }

@@ -4,18 +4,13 @@ import { apiKeys } from '../keys/schema';
 import type { KeyPolicy } from '../keys/policy';
 import type { DeferredItem, DeferredStatus } from './queue';
 import { pollPath } from './queue';
+import { deferredItems } from './schema';
 
 /**
  * Tells a key's webhook (`policy.webhook_id`) that its deferred requests ended: one
  * `deferred.completed` event per item, whatever the ending (`data.status` says which), so a
  * caller never has to poll for a failure.
  */
-
-export interface EndedItem {
-  item: DeferredItem;
-  status: DeferredStatus;
-  finishedAt: number;
-}
 
 export interface DeferredEvent {
   /** Stable per item, so a repeated delivery is recognisably the same event. */
@@ -27,9 +22,9 @@ export interface DeferredEvent {
 }
 
 /** The events for ended items whose key has a webhook. */
-export async function deferredEvents(services: Services, ended: readonly EndedItem[]): Promise<DeferredEvent[]> {
+export async function deferredEvents(services: Services, ended: readonly DeferredItem[]): Promise<DeferredEvent[]> {
   if (ended.length === 0) return [];
-  const keyIds = [...new Set(ended.map((e) => e.item.keyId))];
+  const keyIds = [...new Set(ended.map((item) => item.keyId))];
   const rows = await services.deps.db.select({ id: apiKeys.id, policy: apiKeys.policy }).from(apiKeys).where(inArray(apiKeys.id, keyIds));
   const webhookOf = new Map<string, string>();
   for (const row of rows) {
@@ -37,10 +32,11 @@ export async function deferredEvents(services: Services, ended: readonly EndedIt
     if (webhookId) webhookOf.set(row.id, webhookId);
   }
   const events: DeferredEvent[] = [];
-  for (const { item, status, finishedAt } of ended) {
+  for (const item of ended) {
     const webhookId = webhookOf.get(item.keyId);
     if (!webhookId) continue;
-    const at = new Date(finishedAt).toISOString();
+    const at = new Date(item.finishedAt ?? item.createdAt).toISOString();
+    const status = item.status as DeferredStatus;
     events.push({
       id: `msg_${item.id}`,
       webhookId,
@@ -52,7 +48,9 @@ export async function deferredEvents(services: Services, ended: readonly EndedIt
   return events;
 }
 
-/** PENDING-WIRING: replaced by the webhook outbox (issue 7) before this branch is finished. */
-export async function notifyDeferred(services: Services, ended: readonly EndedItem[]): Promise<void> {
+/** PENDING-WIRING: delivery through the webhook outbox (issue 7) replaces the log line before this branch is finished. */
+export async function announceDeferred(services: Services, ended: readonly DeferredItem[]): Promise<void> {
+  if (ended.length === 0) return;
   for (const event of await deferredEvents(services, ended)) services.deps.logger.debug('deferred.completed', { ...event });
+  await services.deps.db.update(deferredItems).set({ announced: true }).where(inArray(deferredItems.id, ended.map((item) => item.id)));
 }

@@ -14,7 +14,7 @@ import { newId } from '../util/ids';
 import { anthropicBatchClient } from './clients/anthropic';
 import { openaiBatchClient } from './clients/openai';
 import { BatchApiError, type BatchClient, type JobRef, type LineOutcome } from './clients/types';
-import { finishItems, type ItemEnd } from './finish';
+import { finishItems, followUpMissing, type ItemEnd } from './finish';
 import type { DeferredItem } from './queue';
 import { batchJobs, deferredItems } from './schema';
 
@@ -38,6 +38,8 @@ const LIMIT_HEADROOM = 0.98;
 const DRAIN_PER_RUN = 200;
 
 export interface BatchRunSummary {
+  /** Ended items whose ledger row or webhook event an interrupted run left unwritten. */
+  followedUp: number;
   expired: number;
   recovered: number;
   submittedJobs: number;
@@ -491,7 +493,8 @@ async function drain(services: Services, drainModels: ReadonlyArray<{ provider: 
 /** One run of the batch job at `now` (the scheduled time, from the clock). */
 export async function runBatch(services: Services, now: number): Promise<BatchRunSummary> {
   const { db } = services.deps;
-  const summary: BatchRunSummary = { expired: 0, recovered: 0, submittedJobs: 0, submittedItems: 0, polled: 0, ended: 0, drained: 0, errors: [] };
+  const summary: BatchRunSummary = { followedUp: 0, expired: 0, recovered: 0, submittedJobs: 0, submittedItems: 0, polled: 0, ended: 0, drained: 0, errors: [] };
+  summary.followedUp = await followUpMissing(services, now);
   summary.expired = await expireQueued(services, now);
   await recoverPreparing(services, now, summary);
 
@@ -526,6 +529,7 @@ export function describeRun(summary: BatchRunSummary): string {
     `${summary.expired} expired`,
   ];
   if (summary.recovered) parts.push(`${summary.recovered} interrupted submissions reconciled`);
+  if (summary.followedUp) parts.push(`${summary.followedUp} endings followed up`);
   if (summary.errors.length) parts.push(`${summary.errors.length} errors: ${summary.errors.join('; ')}`);
   return parts.join(', ');
 }

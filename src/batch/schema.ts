@@ -50,6 +50,16 @@ export const deferredItems = sqliteTable(
     error: text('error'),
     /** The tier the answer was served and priced at. */
     servedTier: text('served_tier'),
+    /** JSON usage (src/gateway/usage.ts) of the answer, as the ledger row prices it. */
+    usage: text('usage'),
+    /** The status the ending is recorded with (200, or the upstream's error status). */
+    httpStatus: integer('http_status'),
+    /**
+     * An ended item's ledger row and webhook event follow its ending in their own transactions;
+     * these flags say they are written, so a run after a crash writes whatever is missing.
+     */
+    ledgered: integer('ledgered', { mode: 'boolean' }).notNull().default(false),
+    announced: integer('announced', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
     /** A queued item not submitted by then expires. */
     expiresAt: integer('expires_at').notNull(),
@@ -60,6 +70,7 @@ export const deferredItems = sqliteTable(
     index('deferred_items_queue_idx').on(t.status, t.provider, t.model, t.id),
     index('deferred_items_key_idx').on(t.keyId, t.createdAt),
     index('deferred_items_job_idx').on(t.jobId),
+    index('deferred_items_followup_idx').on(t.ledgered, t.announced, t.finishedAt),
   ],
 );
 

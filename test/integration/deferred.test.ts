@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
-import { findJob as findBatchJob, cancelJob } from '../../src/batch/cancel';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { batchCommand } from '../../src/cli/batch';
+import { findJob as findBatchJob, cancelJob } from '../../src/batch/manage';
 import { createNodeTransport } from '../../src/entry/node-transport';
 import { findJob } from '../../src/jobs';
 import { TransportError, type Transport } from '../../src/providers/transport';
@@ -49,6 +50,8 @@ async function start(options: HarnessOptions = {}): Promise<Harness> {
 }
 
 afterEach(async () => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
   await h?.close();
   h = undefined;
 });
@@ -273,6 +276,32 @@ describe('deferred requests through provider batch APIs', () => {
   });
 });
 
+describe('endings interrupted before their ledger row', () => {
+  it('a run that ends items but cannot write their rows leaves them to the next run, which writes each once', async () => {
+    const harness = await start();
+    const { key } = await harness.createKey({ name: 'fragile' });
+    const client = harness.openai(key);
+    const items = [await defer(client, 'gpt-5.4-mini', 'One.'), await defer(client, 'claude-haiku-5-5', 'Two.')];
+    await runBatchJob(harness);
+    advance(5 * MINUTE);
+    // The database goes away between the items' ending and their ledger rows.
+    const ledger = harness.gateway.sluice.services.ledger;
+    const writeWith = vi.spyOn(ledger, 'writeWith').mockRejectedValue(new Error('database is locked'));
+    expect(await runBatchJob(harness)).toMatch(/database is locked/);
+    writeWith.mockRestore();
+    for (const item of items) expect((await poll(harness, key, item)).status).toBe('completed');
+    expect(rowsFor(await harness.events(), items)).toHaveLength(0);
+
+    advance(2 * MINUTE);
+    expect(await runBatchJob(harness)).toMatch(/2 endings followed up/);
+    advance(2 * MINUTE);
+    await runBatchJob(harness);
+    const rows = rowsFor(await harness.events(), items);
+    expect(rows).toHaveLength(2);
+    expect(rows.every((row) => row.tier === 'batch' && row.status === 'ok' && row.cost_nusd > 0)).toBe(true);
+  });
+});
+
 describe('owning, cancelling and draining deferred requests', () => {
   it('only the owning key can read an item; others get 404 in OpenAI shape', async () => {
     const harness = await start();
@@ -337,5 +366,60 @@ describe('owning, cancelling and draining deferred requests', () => {
     expect(rowsFor(await harness.events(), [item])).toEqual([
       expect.objectContaining({ tier: 'standard', status: 'ok', cost_nusd: nusd(usage.prompt_tokens, 8) + nusd(usage.completion_tokens, 40) }),
     ]);
+  });
+});
+
+describe('sluice batch', () => {
+  /** Runs the command in-process against the harness's database and sim; returns its exit code and output. */
+  async function sluiceBatch(harness: Harness, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    vi.stubEnv('SLUICE_DB_URL', harness.dbUrl);
+    vi.stubEnv('OPENAI_BASE_URL', `${harness.sim.url}/v1`);
+    vi.stubEnv('OPENAI_API_KEY', 'sk-upstream-openai');
+    vi.stubEnv('ANTHROPIC_BASE_URL', harness.sim.url);
+    vi.stubEnv('ANTHROPIC_API_KEY', 'sk-upstream-anthropic');
+    vi.stubEnv('SLUICE_CONFIG', '');
+    let out = '';
+    let err = '';
+    const log = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void (out += `${String(line)}\n`));
+    const error = vi.spyOn(console, 'error').mockImplementation((line: unknown) => void (err += `${String(line)}\n`));
+    try {
+      return { code: await batchCommand(argv), out, err };
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+    }
+  }
+
+  it('lists jobs with the queue, shows a job and a request, cancels a queued request and a submitted job', async () => {
+    const harness = await start();
+    const { key } = await harness.createKey({ name: 'cli' });
+    const client = harness.openai(key);
+    const sent = await defer(client, 'gpt-5.4-mini', 'In a job.');
+    await runBatchJob(harness);
+    const waiting = await defer(client, 'gpt-5.4-mini', 'Still queued.');
+
+    const list = await sluiceBatch(harness, 'list', '--json');
+    expect(list.code).toBe(0);
+    const listed = JSON.parse(list.out) as { queue: Record<string, number>; jobs: Array<{ id: string; status: string; item_count: number; upstream_id: string }> };
+    expect(listed.queue).toEqual({ queued: 1, submitted: 1 });
+    expect(listed.jobs).toHaveLength(1);
+    const job = listed.jobs[0]!;
+    expect(job).toMatchObject({ status: 'submitted', item_count: 1, upstream_id: expect.stringMatching(/^batch_/) });
+
+    const shown = await sluiceBatch(harness, 'show', job.id, '--json');
+    expect((JSON.parse(shown.out) as { items: Deferred[] }).items.map((i) => i.id)).toEqual([sent.id]);
+    const request = await sluiceBatch(harness, 'show', waiting.id);
+    expect(request.out).toMatch(/status: queued/);
+
+    expect((await sluiceBatch(harness, 'cancel', waiting.id)).out).toMatch(/status: cancelled/);
+    expect((await sluiceBatch(harness, 'cancel', job.id)).out).toMatch(/cancelling/);
+    expect(harness.sim.stats().byRoute['POST /v1/batches/{batch_id}/cancel']).toBe(1);
+    const again = await sluiceBatch(harness, 'cancel', job.id);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/is cancelling; only preparing or submitted jobs can be cancelled/);
+
+    const missing = await sluiceBatch(harness, 'show', 'dfr_nope');
+    expect(missing).toMatchObject({ code: 1, err: expect.stringMatching(/No batch job or deferred request "dfr_nope"/) });
+    await expect(sluiceBatch(harness, 'frobnicate')).rejects.toThrow(/sluice batch list/);
   });
 });

@@ -1,13 +1,16 @@
-import { and, count, eq } from 'drizzle-orm';
+import { and, count, desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { SluiceError } from '../errors';
 import type { Services } from '../gateway/services';
 import { finishItems } from './finish';
-import { deferredView, findItem, listItems, type DeferredItem, type DeferredView } from './queue';
+import { deferredView, listItems, type DeferredError, type DeferredItem, type DeferredView } from './queue';
 import { batchClientFor, type BatchJob } from './runner';
 import { batchJobs, deferredItems } from './schema';
 
-/** Cancelling deferred requests (their owner, or the operator) and provider batch jobs (the operator). */
+/**
+ * Managing the queue: cancelling deferred requests (their owner, or the operator) and provider
+ * batch jobs (the operator), and the operator's views (`sluice batch`).
+ */
 
 const CANCELLED = { code: 'cancelled', message: 'The request was cancelled before it was sent upstream.' };
 
@@ -20,12 +23,56 @@ export async function cancelItem(services: Services, item: DeferredItem, now: nu
   if (item.jobId !== null) {
     throw new SluiceError('conflict', `Deferred request ${item.id} is being submitted in batch job ${item.jobId} right now; the operator can cancel that job ("sluice batch cancel ${item.jobId}").`);
   }
-  await finishItems(services, [{ item, end: { status: 'cancelled', error: CANCELLED, attempts: item.attempts } }], now);
-  const after = await findItem(services.deps.db, item.id);
-  if (after?.status !== 'cancelled') {
-    throw new SluiceError('conflict', `Deferred request ${item.id} was picked up for submission while cancelling (now ${after?.status ?? 'gone'}).`);
+  const [cancelled] = await finishItems(services, [{ item, end: { status: 'cancelled', error: CANCELLED, attempts: item.attempts } }], now);
+  if (!cancelled) {
+    throw new SluiceError('conflict', `Deferred request ${item.id} was picked up for submission while being cancelled; it will run.`);
   }
-  return deferredView(after);
+  return deferredView(cancelled);
+}
+
+/** A batch job as the operator sees it. */
+export interface JobView {
+  id: string;
+  provider: string;
+  model: string;
+  status: string;
+  upstream_id: string | null;
+  upstream_status: string | null;
+  item_count: number;
+  bytes: number;
+  created_at: string;
+  submitted_at: string | null;
+  ended_at: string | null;
+  error: DeferredError | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function jobView(job: BatchJob): JobView {
+  return {
+    id: job.id,
+    provider: job.provider,
+    model: job.model,
+    status: job.status,
+    upstream_id: job.upstreamId,
+    upstream_status: job.upstreamStatus,
+    item_count: job.itemCount,
+    bytes: job.bytes,
+    created_at: new Date(job.createdAt).toISOString(),
+    submitted_at: iso(job.submittedAt),
+    ended_at: iso(job.endedAt),
+    error: job.error === null ? null : (JSON.parse(job.error) as DeferredError),
+  };
+}
+
+/** Batch jobs, newest first. */
+export async function listJobs(db: Db, query: { status?: string; limit: number }): Promise<BatchJob[]> {
+  return db
+    .select()
+    .from(batchJobs)
+    .where(query.status === undefined ? undefined : eq(batchJobs.status, query.status))
+    .orderBy(desc(batchJobs.id))
+    .limit(query.limit);
 }
 
 export async function findJob(db: Db, id: string): Promise<BatchJob> {
