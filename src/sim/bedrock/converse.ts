@@ -3,18 +3,18 @@
  * framing) and `/count-tokens`.
  */
 
-import type { SimCall, StreamAnswer } from '../call.js';
-import type { SimContext } from '../context.js';
-import { invalidRequest } from '../errors.js';
-import { generate, type Generation } from '../generate.js';
-import { Rng, hash53, randomChars } from '../hash.js';
-import { isObject, parseJson } from '../json.js';
-import { uncachedUsage, type BreakpointUsage } from '../prompt-cache.js';
-import { splitTokenPieces } from '../tokenizer.js';
-import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException, encodeMalformedEvent } from './event-stream.js';
-import { converseBlocks, finalUserText, hasCachePoints } from './prompt.js';
-import { bedrockCaller } from './protocol.js';
-import { validateConverseRequest, type ConverseRequest } from './validate.js';
+import type { SimCall, StreamAnswer } from '../call';
+import type { SimContext } from '../context';
+import { invalidRequest } from '../errors';
+import { generate, type Generation } from '../generate';
+import { Rng, hash53, randomChars } from '../hash';
+import { isObject, parseJson } from '../json';
+import { uncachedUsage, type BreakpointUsage } from '../prompt-cache';
+import { splitTokenPieces } from '../tokenizer';
+import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException, encodeMalformedEvent } from './event-stream';
+import { converseBlocks, finalUserText, hasCachePoints } from './prompt';
+import { bedrockCaller } from './protocol';
+import { validateConverseRequest, type ConverseRequest } from './validate';
 
 const BODY_LIMIT_BYTES = 25 * 1024 * 1024;
 
@@ -173,7 +173,7 @@ export async function handleConverseStream(call: SimCall): Promise<void> {
   await call.answerStream(renderConverseStream(result, call.protocol.standardMessage('server')), behaviour);
 }
 
-export async function handleCountTokens(call: SimCall): Promise<void> {
+export async function handleBedrockCountTokens(call: SimCall): Promise<void> {
   const { request, behaviour } = await acceptConverseCall(call, 'count-tokens');
   if (behaviour === 'held') return;
   await call.waitBeforeAnswer(null);

@@ -3,11 +3,11 @@
  * `cachePoint` block is not content: it marks the block before it as a breakpoint.
  */
 
-import { isObject, isString, type JsonObject } from '../json.js';
-import type { CacheBlock, CacheTtl } from '../prompt-cache.js';
-import { IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, REFERENCED_FILE_TOKENS, inlineDataTokens } from '../prompt-rules.js';
-import { countTokens } from '../tokenizer.js';
-import { blockKind, type ConverseRequest } from './validate.js';
+import { isObject, isString, type JsonObject } from '../json';
+import type { CacheBlock, CacheTtl } from '../prompt-cache';
+import { IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, REFERENCED_FILE_TOKENS, inlineDataTokens } from '../prompt-rules';
+import { countTokens } from '../tokenizer';
+import { blockKind, type ConverseRequest } from './validate';
 
 function mediaTokens(media: unknown): number {
   if (!isObject(media) || !isObject(media.source)) return REFERENCED_FILE_TOKENS;
@@ -19,7 +19,7 @@ function mediaTokens(media: unknown): number {
 }
 
 /** Tokens of one content block; reasoning from earlier turns is not part of the prompt. */
-export function converseBlockTokens(block: JsonObject): number {
+function converseBlockTokens(block: JsonObject): number {
   const value = block[blockKind(block)];
   switch (blockKind(block)) {
     case 'text':

@@ -3,9 +3,9 @@
  * shape: `{"message": "..."}` with the exception name in `x-amzn-ErrorType`.
  */
 
-import type { Protocol, SimCall } from '../call.js';
-import { SimError, type ErrorKind, type ErrorResponse } from '../errors.js';
-import { parseSigV4Authorization, verifySigV4 } from './sigv4.js';
+import type { Protocol, SimCall } from '../call';
+import { SimError, type ErrorKind, type ErrorResponse } from '../errors';
+import { parseSigV4Authorization, verifySigV4 } from './sigv4';
 
 const EXCEPTIONS: Record<ErrorKind, [status: number, name: string]> = {
   invalid_request: [400, 'ValidationException'],
@@ -19,15 +19,6 @@ const EXCEPTIONS: Record<ErrorKind, [status: number, name: string]> = {
   model_timeout: [408, 'ModelTimeoutException'],
   overloaded: [503, 'ServiceUnavailableException'],
   model_not_ready: [429, 'ModelNotReadyException'],
-};
-
-/** Exception member names inside a ConverseStream (lower camel case, as the stream union spells them). */
-export const STREAM_EXCEPTIONS: Partial<Record<ErrorKind, string>> = {
-  invalid_request: 'validationException',
-  rate_limit: 'throttlingException',
-  flex_capacity: 'throttlingException',
-  server: 'internalServerException',
-  overloaded: 'serviceUnavailableException',
 };
 
 const MESSAGES: Record<ErrorKind, string> = {
@@ -44,7 +35,7 @@ const MESSAGES: Record<ErrorKind, string> = {
   model_not_ready: 'Model is not ready to serve inference requests. The AWS SDK will automatically retry the operation up to 5 times. For information about configuring automatic retries, see Retry behavior in the AWS SDKs and Tools reference guide.',
 };
 
-export function renderBedrockError(error: SimError): ErrorResponse {
+function renderBedrockError(error: SimError): ErrorResponse {
   const [status, defaultName] = EXCEPTIONS[error.kind];
   const name = error.detail.code ?? defaultName;
   const headers: Record<string, string> = { 'x-amzn-ErrorType': `${name}:http://internal.amazon.com/coral/com.amazon.bedrock/` };
@@ -62,7 +53,7 @@ export function bedrockCaller(call: SimCall): string {
   return parseSigV4Authorization(header)?.accessKeyId ?? header;
 }
 
-export function authenticateBedrock(call: SimCall, body: Buffer): void {
+function authenticateBedrock(call: SimCall, body: Buffer): void {
   const header = call.header('authorization');
   if (!header) throw authError('MissingAuthenticationTokenException', 'Missing Authentication Token');
   const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
@@ -99,10 +90,9 @@ export function authenticateBedrock(call: SimCall, body: Buffer): void {
 }
 
 export const bedrockProtocol: Protocol = {
-  name: 'bedrock',
   requestIdHeader: 'x-amzn-RequestId',
   newRequestId: (ids) => ids.uuid(),
   authenticate: authenticateBedrock,
-  renderError: (error) => renderBedrockError(error),
+  renderError: renderBedrockError,
   standardMessage: (kind) => MESSAGES[kind],
 };

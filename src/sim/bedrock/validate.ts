@@ -3,11 +3,11 @@
  * it is known ("A conversation must start with a user message...").
  */
 
-import { invalidRequest, SimError } from '../errors.js';
-import type { JsonSchema, ToolDefinition, ToolMode } from '../generate.js';
-import { isFiniteNumber, isInteger, isObject, isString, type JsonObject } from '../json.js';
-import { resolveBedrockModel, type BedrockModel } from '../models.js';
-import type { CacheTtl } from '../prompt-cache.js';
+import { invalidRequest, SimError } from '../errors';
+import type { JsonSchema, ToolDefinition, ToolMode } from '../generate';
+import { isFiniteNumber, isInteger, isObject, isString, type JsonObject } from '../json';
+import { resolveBedrockModel, type BedrockModel } from '../models';
+import type { CacheTtl } from '../prompt-cache';
 
 export interface ConverseRequest {
   modelId: string;

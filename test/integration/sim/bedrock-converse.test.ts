@@ -15,9 +15,9 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSim, type SimServer } from '../../../src/sim/server.js';
-import { countTokens } from '../../../src/sim/tokenizer.js';
-import { MINUTE, manualClock } from './helpers.js';
+import { startSim, type SimServer } from '../../../src/sim/server';
+import { countTokens } from '../../../src/sim/tokenizer';
+import { MINUTE, manualClock } from './helpers';
 
 const CLAUDE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const NOVA = 'amazon.nova-micro-v1:0';

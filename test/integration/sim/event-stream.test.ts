@@ -1,6 +1,6 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeEvent, encodeMessage, tableCrc32 } from '../../../src/sim/bedrock/event-stream.js';
+import { encodeEvent, encodeMessage, tableCrc32 } from '../../../src/sim/bedrock/event-stream';
 
 describe('AWS event-stream encoding', () => {
   it('frames a message with lengths, headers and both CRCs', () => {
