@@ -209,8 +209,8 @@ describe('deferred requests through provider batch APIs', () => {
     const good = await defer(client, 'gpt-5.4-mini', 'Translate "hello" to French.');
     // The upstream fails this one every time it runs.
     const flaky = await defer(client, 'gpt-5.4-mini', 'Translate "goodbye" [[sim:fault=500]]');
-    // Anthropic refuses this one outright: no max_tokens, so the model's 128k default exceeds the sim's limit.
-    const invalid = await defer(client, 'claude-haiku-5-5', 'Hello', { max_tokens: undefined });
+    // Anthropic refuses this one outright: a stop sequence must contain non-whitespace.
+    const invalid = await defer(client, 'claude-haiku-5-5', 'Hello', { stop: [' '] });
 
     for (let run = 0; run < 6; run++) {
       await runBatchJob(harness);
@@ -223,7 +223,7 @@ describe('deferred requests through provider batch APIs', () => {
     expect(failed.error?.message).toMatch(/after 3 attempts/);
     const refused = await poll(harness, key, invalid);
     expect(refused).toMatchObject({ status: 'failed', error: { code: 'invalid_request_error' } });
-    expect(refused.error?.message).toMatch(/max_tokens/);
+    expect(refused.error?.message).toMatch(/stop sequence/);
 
     // Three tries for the server error (SLUICE_BATCH_MAX_ATTEMPTS default), one for the refusal.
     expect(harness.sim.stats().byRoute['POST /v1/batches']).toBe(3);
