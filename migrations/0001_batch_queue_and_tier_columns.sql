@@ -5,6 +5,7 @@ CREATE TABLE `batch_jobs` (
 	`status` text NOT NULL,
 	`upstream_id` text,
 	`upstream_status` text,
+	`sending_at` integer,
 	`input_file_id` text,
 	`item_count` integer NOT NULL,
 	`bytes` integer NOT NULL,

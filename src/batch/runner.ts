@@ -68,8 +68,8 @@ function limitsFor(services: Services, client: BatchClient): { maxItems: number;
   };
 }
 
-function jobRef(job: BatchJob): JobRef {
-  return { id: job.id, createdAt: job.createdAt, itemCount: job.itemCount, inputFileId: job.inputFileId };
+function jobRef(job: BatchJob, sendingAt: number): JobRef {
+  return { id: job.id, sendingAt, itemCount: job.itemCount, inputFileId: job.inputFileId };
 }
 
 /** Takes a job for this run unless another run holds it; undefined when it is taken. */
@@ -180,6 +180,8 @@ async function submitJob(services: Services, job: BatchJob, now: number): Promis
   const limits = limitsFor(services, client);
   const model = services.catalog.current.find(job.model);
   const lines: string[] = [];
+  /** The items of `lines`, in the same order. */
+  const sent: DeferredItem[] = [];
   const unbuildable: Array<{ item: DeferredItem; end: ItemEnd }> = [];
   const overflow: string[] = [];
   let bytes = 2;
@@ -203,18 +205,22 @@ async function submitJob(services: Services, job: BatchJob, now: number): Promis
       continue;
     }
     lines.push(line);
+    sent.push(item);
     bytes += size;
   }
   const release = overflow.length
     ? [db.update(deferredItems).set({ jobId: null }).where(and(inArray(deferredItems.id, overflow), eq(deferredItems.status, 'queued')))]
     : [];
-  await finishItems(services, unbuildable, now, [...release, db.update(batchJobs).set({ itemCount: lines.length, bytes }).where(eq(batchJobs.id, job.id))]);
+  await finishItems(services, unbuildable, now, release);
   if (lines.length === 0) {
-    await db.update(batchJobs).set({ status: 'ended', endedAt: now, leaseUntil: null }).where(eq(batchJobs.id, job.id));
+    await db.update(batchJobs).set({ status: 'ended', itemCount: 0, endedAt: now, leaseUntil: null }).where(eq(batchJobs.id, job.id));
     return 0;
   }
 
-  const ref: JobRef = { ...jobRef(job), itemCount: lines.length };
+  // From here on the provider may hold something of this job's: recovery looks there first.
+  const sendingAt = job.sendingAt ?? now;
+  await db.update(batchJobs).set({ itemCount: lines.length, bytes, sendingAt }).where(eq(batchJobs.id, job.id));
+  const ref: JobRef = { ...jobRef(job, sendingAt), itemCount: lines.length };
   let upstreamId: string;
   try {
     upstreamId = await client.create(services.deps, ref, lines, async (fileId) => {
@@ -223,8 +229,7 @@ async function submitJob(services: Services, job: BatchJob, now: number): Promis
   } catch (error) {
     if (error instanceof BatchApiError && error.permanent) {
       // The provider refused the batch itself; its items try again in a new job, up to the limit.
-      const claimed = items.filter((item) => !overflow.includes(item.id) && !unbuildable.some((u) => u.item.id === item.id));
-      const plan = planRetry(services, claimed.map((item) => ({ item, code: 'batch_rejected', message: error.message })));
+      const plan = planRetry(services, sent.map((item) => ({ item, code: 'batch_rejected', message: error.message })));
       await finishItems(services, plan.ends, now, [
         ...plan.requeue,
         db.update(batchJobs).set({ status: 'failed', error: JSON.stringify({ code: 'batch_rejected', message: error.message }), endedAt: now, leaseUntil: null }).where(eq(batchJobs.id, job.id)),
@@ -264,6 +269,7 @@ async function packAndSubmit(services: Services, provider: string, modelId: stri
       upstreamId: null,
       upstreamStatus: null,
       inputFileId: null,
+      sendingAt: null,
       itemCount: last,
       bytes,
       leaseUntil: now + JOB_LEASE_MS,
@@ -306,7 +312,8 @@ async function recoverPreparing(services: Services, now: number, summary: BatchR
         .from(batchJobs)
         .where(and(eq(batchJobs.provider, job.provider), isNotNull(batchJobs.upstreamId), gte(batchJobs.createdAt, job.createdAt - 24 * 3600_000)));
       const known = new Set(owned.map((row) => row.upstreamId!));
-      const found = job.itemCount > 0 ? await client.findCreated(services.deps, jobRef(job), known) : undefined;
+      // A job that never began sending has nothing at the provider: it is simply submitted.
+      const found = job.sendingAt === null ? undefined : await client.findCreated(services.deps, jobRef(job, job.sendingAt), known);
       if (found) await recordSubmitted(services, job, found, now);
       else await submitJob(services, job, now);
       summary.recovered++;

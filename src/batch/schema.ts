@@ -93,6 +93,8 @@ export const batchJobs = sqliteTable(
     upstreamId: text('upstream_id').unique(),
     /** The provider's own status word at the last poll (e.g. in_progress, finalizing). */
     upstreamStatus: text('upstream_status'),
+    /** When the first call that creates something at the provider began; until then a crash sent nothing. */
+    sendingAt: integer('sending_at'),
     /** OpenAI: the uploaded input file, kept so a retried submission does not upload again. */
     inputFileId: text('input_file_id'),
     itemCount: integer('item_count').notNull(),

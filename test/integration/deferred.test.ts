@@ -241,6 +241,27 @@ describe('deferred requests through provider batch APIs', () => {
     expect(rowsFor(await harness.events(), [good, flaky, invalid])).toHaveLength(3);
   });
 
+  it('a batch the provider refuses as a whole goes again in new jobs, then fails: never retried forever', async () => {
+    // The providers accept fewer requests per batch than Sluice packs (a misconfigured limit).
+    const harness = await start({ sim: { batchLimits: { openaiMaxRequests: 2, anthropicMaxRequests: 2 } } });
+    const { key } = await harness.createKey({ name: 'big' });
+    const client = harness.openai(key);
+    const items: Deferred[] = [];
+    for (let i = 0; i < 3; i++) items.push(await defer(client, 'gpt-5.4-mini', `Too many #${i}`), await defer(client, 'claude-haiku-5-5', `Too many #${i}`));
+    for (let run = 0; run < 8; run++) {
+      await runBatchJob(harness);
+      advance(5 * MINUTE);
+    }
+    const polled = await Promise.all(items.map((item) => poll(harness, key, item)));
+    for (const done of polled) expect(done).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/gave up after 3 attempts/) } });
+    // OpenAI validates the file after creating the batch (it fails); Anthropic refuses the create call.
+    expect(polled.filter((p) => p.error?.code === 'too_many_tasks')).toHaveLength(3);
+    expect(polled.filter((p) => p.error?.code === 'batch_rejected')).toHaveLength(3);
+    expect(harness.sim.stats().byRoute['POST /v1/batches']).toBe(3);
+    expect(harness.sim.stats().byRoute['POST /v1/messages/batches']).toBe(3);
+    expect(rowsFor(await harness.events(), items).map((r) => [r.status, r.cost_nusd, r.attempts])).toEqual(Array(6).fill(['error', 0, 3]));
+  });
+
   it('an item that waits past its time in the queue expires, with a zero-cost row', async () => {
     const harness = await start();
     const { key } = await harness.createKey({ name: 'late' });

@@ -92,7 +92,7 @@ export const anthropicBatchClient: BatchClient = {
       const data = (list.data ?? []) as Array<{ id: string; created_at: string; request_counts?: Record<string, number> }>;
       let older = false;
       for (const batch of data) {
-        if (Date.parse(batch.created_at) < job.createdAt - FIND_SLACK_MS) {
+        if (Date.parse(batch.created_at) < job.sendingAt - FIND_SLACK_MS) {
           older = true;
           break;
         }

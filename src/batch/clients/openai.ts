@@ -110,7 +110,7 @@ export const openaiBatchClient: BatchClient = {
       if (mine) return mine.id;
       const oldest = data.at(-1);
       // Newest first: once past the job's creation, no older batch can be its.
-      if (!list.has_more || !oldest || (oldest.created_at ?? 0) * 1000 < job.createdAt - FIND_SLACK_MS) return undefined;
+      if (!list.has_more || !oldest || (oldest.created_at ?? 0) * 1000 < job.sendingAt - FIND_SLACK_MS) return undefined;
       after = oldest.id;
     }
     return undefined;

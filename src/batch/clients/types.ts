@@ -33,7 +33,8 @@ export interface PolledBatch {
 /** The job as a client sees it. */
 export interface JobRef {
   id: string;
-  createdAt: number;
+  /** When its submission began (epoch ms): a batch it created is no older. */
+  sendingAt: number;
   itemCount: number;
   inputFileId: string | null;
 }
