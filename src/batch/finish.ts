@@ -7,6 +7,7 @@ import { ZERO_USAGE, type Usage } from '../gateway/usage';
 import { attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
 import type { LedgerEvent } from '../ledger/writer';
 import type { ChatCompletion } from '../gateway/chat';
+import type { TierReason } from '../routing/tier';
 import { announceDeferred } from './notify';
 import type { DeferredError, DeferredItem } from './queue';
 import { deferredItems } from './schema';
@@ -19,7 +20,8 @@ import { deferredItems } from './schema';
  */
 
 export type ItemEnd =
-  | { status: 'completed'; completion: ChatCompletion; usage: Usage; tier: ServiceTier; attempts: number }
+  /** `tierReason` replaces the item's when the tier served is not the one asked for. */
+  | { status: 'completed'; completion: ChatCompletion; usage: Usage; tier: ServiceTier; attempts: number; tierReason?: TierReason }
   | { status: 'failed'; error: DeferredError; httpStatus: number; attempts: number }
   | { status: 'expired' | 'cancelled'; error: DeferredError; attempts: number };
 
@@ -84,6 +86,7 @@ function endValues(end: ItemEnd, finishedAt: number): Partial<DeferredItem> {
     usage: completed ? JSON.stringify(end.usage) : null,
     httpStatus: completed ? 200 : end.status === 'failed' ? end.httpStatus : END_STATUS[end.status],
     attempts: end.attempts,
+    ...(completed && end.tierReason ? { tierReason: end.tierReason } : {}),
     leaseUntil: null,
     finishedAt,
     ledgered: false,

@@ -459,7 +459,9 @@ async function drainItem(services: Services, item: DeferredItem, now: number): P
     await finishItems(services, [{ item: leased, end: itemError('upstream_error', (error as Error).message, 502, item.attempts + 1) }], now);
     return;
   }
-  await finishItems(services, [{ item: leased, end: { status: 'completed', completion: result.completion, usage: result.usage, tier: result.servedTier, attempts: item.attempts + progress.attempts } }], now);
+  // No batch API for this model: served at flex or standard, which the ledger says, and why.
+  const end: ItemEnd = { status: 'completed', completion: result.completion, usage: result.usage, tier: result.servedTier, attempts: item.attempts + progress.attempts, tierReason: 'unsupported' };
+  await finishItems(services, [{ item: leased, end }], now);
 }
 
 async function drain(services: Services, drainModels: ReadonlyArray<{ provider: string; model: string }>, now: number, summary: BatchRunSummary): Promise<void> {
@@ -532,7 +534,7 @@ export function describeRun(summary: BatchRunSummary): string {
     `${summary.submittedItems} items submitted in ${summary.submittedJobs} jobs`,
     `${summary.polled} jobs polled`,
     `${summary.ended} items ended`,
-    `${summary.drained} drained`,
+    `${summary.drained} drain calls`,
     `${summary.expired} expired`,
   ];
   if (summary.recovered) parts.push(`${summary.recovered} interrupted submissions reconciled`);

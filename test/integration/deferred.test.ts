@@ -374,6 +374,28 @@ describe('owning, cancelling and draining deferred requests', () => {
     expect(rowsFor(await harness.events(), [openaiItem, anthropicItem]).map((r) => r.error_type)).toEqual(['cancelled', 'cancelled']);
   });
 
+  it('a model sold at flex but not batch is drained at flex; a flex capacity refusal waits for a later run', async () => {
+    const harness = await start({ env: { SLUICE_FLEX_BACKOFF_MS: '5', SLUICE_FLEX_BACKOFF_MAX_MS: '20' } });
+    const put = await harness.admin('/admin/catalog/models/gpt-5.4-mini', { method: 'PUT', body: JSON.stringify({ tiers: ['standard', 'flex'] }) });
+    expect(put.status).toBe(200);
+    const { key } = await harness.createKey({ name: 'flexible' });
+    const item = await defer(harness.openai(key), 'gpt-5.4-mini', 'Flex is fine.');
+    harness.sim.injectFault({ fault: 'flex-capacity', times: 4, retryAfterSeconds: 0 });
+    await runBatchJob(harness);
+    // Three flex retries used up the capacity refusals of this run; no fallback to standard.
+    expect(harness.sim.stats().byRoute['POST /v1/chat/completions']).toBe(4);
+    expect((await poll(harness, key, item)).status).toBe('queued');
+    advance(MINUTE);
+    await runBatchJob(harness);
+    const done = await poll(harness, key, item);
+    expect(done.status).toBe('completed');
+    expect(done.result?.service_tier).toBe('flex');
+    const usage = done.result!.usage!;
+    expect(rowsFor(await harness.events(), [item])).toEqual([
+      expect.objectContaining({ tier: 'flex', tier_reason: 'unsupported', attempts: 1, cost_nusd: nusd(usage.prompt_tokens, 0.375) + nusd(usage.completion_tokens, 2.25) }),
+    ]);
+  });
+
   it('a model without a batch tier is drained through the synchronous API and priced as served', async () => {
     const harness = await start();
     const { key } = await harness.createKey({ name: 'drain' });
@@ -385,7 +407,7 @@ describe('owning, cancelling and draining deferred requests', () => {
     expect(done.status).toBe('completed');
     const usage = done.result!.usage!;
     expect(rowsFor(await harness.events(), [item])).toEqual([
-      expect.objectContaining({ tier: 'standard', status: 'ok', cost_nusd: nusd(usage.prompt_tokens, 8) + nusd(usage.completion_tokens, 40) }),
+      expect.objectContaining({ tier: 'standard', tier_reason: 'unsupported', status: 'ok', cost_nusd: nusd(usage.prompt_tokens, 8) + nusd(usage.completion_tokens, 40) }),
     ]);
   });
 });
