@@ -75,7 +75,24 @@ const FileConfig = z
       .optional(),
     catalog: CatalogOverrides.optional(),
     default_policy: KeyPolicy.optional(),
-    webhooks: z.object({ allow_private: z.boolean().optional() }).strict().optional(),
+    webhooks: z
+      .object({
+        allow_private: z.boolean().optional(),
+        /** Endpoints a key's `policy.webhook_id` may name, declared here until /admin/webhooks exists. */
+        endpoints: z
+          .array(
+            z
+              .object({
+                id: z.string().min(1),
+                url: z.url(),
+                secret: z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'a Standard Webhooks secret: whsec_ followed by base64'),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type FileConfig = z.infer<typeof FileConfig>;
@@ -114,6 +131,8 @@ export interface Config {
   catalog: CatalogOverrides | undefined;
   defaultPolicy: KeyPolicy;
   webhookAllowPrivate: boolean;
+  /** Webhook endpoints declared in the config file (id → url and whsec_ secret). */
+  webhookEndpoints: ReadonlyArray<{ id: string; url: string; secret: string }>;
 }
 
 export interface TierConfig {
@@ -229,5 +248,6 @@ export function parseConfig(env: Env, file?: unknown): Config {
     catalog: f.catalog,
     defaultPolicy: f.default_policy ?? {},
     webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),
+    webhookEndpoints: f.webhooks?.endpoints ?? [],
   };
 }

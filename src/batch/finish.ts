@@ -8,8 +8,9 @@ import { attributeCost, usageColumns, type CostAttribution } from '../ledger/att
 import type { LedgerEvent } from '../ledger/writer';
 import type { ChatCompletion } from '../gateway/chat';
 import type { TierReason } from '../routing/tier';
+import { chunks } from '../util/chunks';
 import { announceDeferred } from './notify';
-import type { DeferredError, DeferredItem } from './queue';
+import { ID_CHUNK, type DeferredError, type DeferredItem } from './queue';
 import { deferredItems } from './schema';
 
 /**
@@ -102,7 +103,7 @@ async function followUp(services: Services, ended: readonly DeferredItem[]): Pro
     const catalog = services.catalog.current;
     await services.ledger.writeWith(
       unledgered.map((item) => itemEvent(catalog, item)),
-      [db.update(deferredItems).set({ ledgered: true }).where(inArray(deferredItems.id, unledgered.map((item) => item.id)))],
+      chunks(unledgered.map((item) => item.id), ID_CHUNK).map((ids) => db.update(deferredItems).set({ ledgered: true }).where(inArray(deferredItems.id, ids))),
     );
   }
   await announceDeferred(services, ended.filter((item) => !item.announced));

@@ -37,6 +37,9 @@ export interface DeferredView {
   error?: DeferredError;
 }
 
+/** Ids per `IN (...)` list: well within SQLite's limit on bound parameters. */
+export const ID_CHUNK = 500;
+
 /** Bytes a line carries besides the request itself (custom_id, method, url, wrappers). */
 const LINE_OVERHEAD_BYTES = 256;
 

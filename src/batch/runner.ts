@@ -10,12 +10,14 @@ import { adapterFor } from '../providers';
 import { TransportError } from '../providers/transport';
 import type { ChatResult, ChatTarget, ProviderAdapter } from '../providers/types';
 import { isFlexCapacityFailure, sendAtTier, type TierProgress } from '../routing/flex';
+import { chunks } from '../util/chunks';
+import { forEachConcurrently } from '../util/concurrency';
 import { newId } from '../util/ids';
 import { anthropicBatchClient } from './clients/anthropic';
 import { openaiBatchClient } from './clients/openai';
 import { BatchApiError, type BatchClient, type JobRef, type LineOutcome } from './clients/types';
 import { finishItems, followUpMissing, type ItemEnd } from './finish';
-import type { DeferredItem } from './queue';
+import { ID_CHUNK, type DeferredItem } from './queue';
 import { batchJobs, deferredItems } from './schema';
 
 /**
@@ -208,9 +210,7 @@ async function submitJob(services: Services, job: BatchJob, now: number): Promis
     sent.push(item);
     bytes += size;
   }
-  const release = overflow.length
-    ? [db.update(deferredItems).set({ jobId: null }).where(and(inArray(deferredItems.id, overflow), eq(deferredItems.status, 'queued')))]
-    : [];
+  const release = chunks(overflow, ID_CHUNK).map((ids) => db.update(deferredItems).set({ jobId: null }).where(and(inArray(deferredItems.id, ids), eq(deferredItems.status, 'queued'))));
   await finishItems(services, unbuildable, now, release);
   if (lines.length === 0) {
     await db.update(batchJobs).set({ status: 'ended', itemCount: 0, endedAt: now, leaseUntil: null }).where(eq(batchJobs.id, job.id));
@@ -481,20 +481,15 @@ async function drain(services: Services, drainModels: ReadonlyArray<{ provider: 
     )
     .orderBy(asc(deferredItems.id))
     .limit(DRAIN_PER_RUN);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < due.length) {
-      const item = due[next++]!;
-      if (!(await leaseItem(services, item, now, leaseMs))) continue;
-      try {
-        await drainItem(services, item, now);
-        summary.drained++;
-      } catch (error) {
-        summary.errors.push(`drain ${item.id}: ${(error as Error).message}`);
-      }
+  await forEachConcurrently(due, config.batch.drainConcurrency, async (item) => {
+    if (!(await leaseItem(services, item, now, leaseMs))) return;
+    try {
+      await drainItem(services, item, now);
+      summary.drained++;
+    } catch (error) {
+      summary.errors.push(`drain ${item.id}: ${(error as Error).message}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(config.batch.drainConcurrency, due.length) }, worker));
+  });
 }
 
 // ---------------------------------------------------------------- the job

@@ -36,6 +36,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** The config file's contents (what SLUICE_CONFIG would hold), parsed with the environment. */
+  configFile?: unknown;
   sim?: SimOptions;
   clock?: Clock;
 }
@@ -60,7 +62,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     AWS_REGION: 'us-east-1',
     SLUICE_LEDGER_FLUSH_MS: '20',
     ...options.env,
-  });
+  }, options.configFile);
   const start = (transport?: Transport): Promise<NodeServer> =>
     startNodeServer({ config, jobs: false, logger: silentLogger, ...(options.clock ? { clock: options.clock } : {}), ...(transport ? { transport } : {}) });
   let gateway = await start();

@@ -1,4 +1,7 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { batchCommand } from '../../src/cli/batch';
 import { findJob as findBatchJob, cancelJob } from '../../src/batch/manage';
@@ -45,6 +48,7 @@ async function start(options: HarnessOptions = {}): Promise<Harness> {
     clock,
     sim: { now: clock.now, batchDelayMs: BATCH_STEP_MS, ...options.sim },
     env: { SLUICE_BATCH_MAX_ITEMS: '20', ...options.env },
+    ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
   });
   return h;
 }
@@ -52,6 +56,7 @@ async function start(options: HarnessOptions = {}): Promise<Harness> {
 afterEach(async () => {
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
+  vi.useRealTimers();
   await h?.close();
   h = undefined;
 });
@@ -320,6 +325,64 @@ describe('endings interrupted before their ledger row', () => {
     const rows = rowsFor(await harness.events(), items);
     expect(rows).toHaveLength(2);
     expect(rows.every((row) => row.tier === 'batch' && row.status === 'ok' && row.cost_nusd > 0)).toBe(true);
+  });
+});
+
+describe('deferred.completed webhooks', () => {
+  it("each ending is announced to the key's webhook, Standard-Webhooks signed; a refused delivery is retried by a later run", async () => {
+    const secret = `whsec_${Buffer.from('deferred-webhook-test-secret-32b').toString('base64')}`;
+    const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+    let refuseNext = 1;
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(refuseNext-- > 0 ? 503 : 204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+      const harness = await start({ configFile: { webhooks: { endpoints: [{ id: 'wh_evals', url, secret }] } } });
+      const { key } = await harness.createKey({ name: 'hooked', policy: { webhook_id: 'wh_evals' } });
+      const silent = await harness.createKey({ name: 'no hook' });
+      const client = harness.openai(key);
+      const done = await defer(client, 'gpt-5.4-mini', 'Announce me.');
+      const refused = await defer(client, 'claude-haiku-5-5', 'Me too.', { stop: [' '] });
+      await defer(harness.openai(silent.key), 'gpt-5.4-mini', 'Nobody listens.');
+      await runBatchJob(harness);
+      advance(5 * MINUTE);
+      await runBatchJob(harness);
+      expect(received).toHaveLength(2);
+      advance(2 * MINUTE);
+      await runBatchJob(harness);
+      advance(2 * MINUTE);
+      await runBatchJob(harness);
+
+      // Two events; the first delivery was refused (503) and sent again with the same webhook-id.
+      expect(received).toHaveLength(3);
+      const verifier = new Webhook(secret);
+      // The receiver checks the signed send time against its own clock: here, the gateway's.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const events = received.map(({ headers, body }) => {
+        vi.setSystemTime(Number(headers['webhook-timestamp']) * 1000);
+        return {
+          id: headers['webhook-id'],
+          event: verifier.verify(body, headers as Record<string, string>) as { type: string; timestamp: string; data: { id: string; status: string; poll_url: string } },
+        };
+      });
+      const forged = received[0]!;
+      expect(() => new Webhook(`whsec_${Buffer.from('some-other-secret-of-32-bytes!!!').toString('base64')}`).verify(forged.body, forged.headers as Record<string, string>)).toThrow(/signature/i);
+      vi.useRealTimers();
+      expect(events[2]!.id).toBe(events[0]!.id);
+      const byItem = new Map(events.map(({ event }) => [event.data.id, event]));
+      expect([...byItem.keys()].sort()).toEqual([done.id, refused.id].sort());
+      expect(byItem.get(done.id)).toMatchObject({ type: 'deferred.completed', data: { status: 'completed', poll_url: `/v1/sluice/deferred/${done.id}` } });
+      expect(byItem.get(refused.id)).toMatchObject({ type: 'deferred.completed', data: { status: 'failed' } });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });
 

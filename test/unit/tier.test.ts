@@ -103,3 +103,16 @@ describe('flex capacity and backoff', () => {
     expect(flexBackoffMs(tiers, 1, '60', 0.5)).toBe(8000);
   });
 });
+
+describe('tier and batch configuration', () => {
+  it('has defaults, reads the environment and the file, and names a bad value', () => {
+    const defaults = parseConfig({});
+    expect(defaults.tiers).toEqual({ flexTimeoutMs: 900_000, flexRetries: 3, flexBackoffMs: 1000, flexBackoffMaxMs: 30_000 });
+    expect(defaults.batch).toEqual({ maxItems: undefined, maxBytes: undefined, drainConcurrency: 4, maxAttempts: 3, queueTtlMs: 86_400_000 });
+    const configured = parseConfig({ SLUICE_FLEX_RETRIES: '0' }, { tiers: { flex_timeout_ms: 60_000 }, batch: { max_items: 1000 } });
+    expect(configured.tiers).toMatchObject({ flexRetries: 0, flexTimeoutMs: 60_000 });
+    expect(configured.batch.maxItems).toBe(1000);
+    expect(() => parseConfig({ SLUICE_FLEX_RETRIES: '-1' })).toThrow(/SLUICE_FLEX_RETRIES must be a non-negative integer/);
+    expect(() => parseConfig({}, { webhooks: { endpoints: [{ id: 'x', url: 'https://example.com/hook', secret: 'hunter2' }] } })).toThrow(/webhooks\.endpoints\.0\.secret: a Standard Webhooks secret/);
+  });
+});
