@@ -168,7 +168,7 @@ function intFromEnv(env: Env, name: string, schema: z.ZodType<number> = positive
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return undefined;
   const parsed = schema.safeParse(raw);
-  const kind = schema === positiveInt ? 'a positive integer' : schema === nonNegativeInt ? 'a non-negative integer' : 'an integer';
+  const kind = schema === positiveInt ? 'a positive integer' : schema === nonNegativeInt ? 'a non-negative integer' : 'an integer in range';
   if (!parsed.success) throw new ConfigError(`${name} must be ${kind}, got "${raw}"`);
   return parsed.data;
 }
