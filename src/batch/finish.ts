@@ -5,8 +5,8 @@ import type { ServiceTier } from '../catalog/types';
 import type { Services } from '../gateway/services';
 import { ZERO_USAGE, type Usage } from '../gateway/usage';
 import { attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
-import type { LedgerEvent } from '../ledger/writer';
 import type { ChatCompletion } from '../gateway/chat';
+import type { LedgerEvent } from '../ledger/writer';
 import type { TierReason } from '../routing/tier';
 import { chunks } from '../util/chunks';
 import { announceDeferred } from './notify';
@@ -14,10 +14,11 @@ import { ID_CHUNK, type DeferredError, type DeferredItem } from './queue';
 import { deferredItems } from './schema';
 
 /**
- * Ending deferred items. The ending itself (guarded by the status and job the item leaves, so
- * only one run can end an item) commits with the state of its job; the item's one ledger row and
- * its webhook event follow, each marked done on the item, and a later run writes whichever an
- * interrupted run did not.
+ * Ending deferred items, or sending them round again. The ending itself (guarded by the status
+ * and job the item leaves, so only one run can end an item) commits with the state of its job;
+ * the item's one ledger row and its webhook event follow, each marked done on the item, and a
+ * later run writes whichever an interrupted run did not. A try that failed through no fault of
+ * the item's own goes back to the queue until its attempts run out.
  */
 
 export type ItemEnd =
@@ -149,4 +150,37 @@ export async function followUpMissing(services: Services, now: number): Promise<
     .limit(1000);
   await followUp(services, pending);
   return pending.length;
+}
+
+/** A failed ending. */
+export function itemError(code: string, message: string, httpStatus: number, attempts: number): ItemEnd {
+  return { status: 'failed', error: { code, message }, httpStatus, attempts };
+}
+
+export interface RetryPlan {
+  /** Items out of attempts: they fail. */
+  ends: Array<{ item: DeferredItem; end: ItemEnd }>;
+  /** Items with attempts left: back to the queue, for a new job or drain call. */
+  requeue: BatchItem<'sqlite'>[];
+}
+
+/** Items whose try failed through no fault of their own (the job failed as a whole, a 5xx). */
+export function planRetry(services: Services, retries: ReadonlyArray<{ item: DeferredItem; code: string; message: string }>): RetryPlan {
+  const { db } = services.deps;
+  const maxAttempts = services.deps.config.batch.maxAttempts;
+  const plan: RetryPlan = { ends: [], requeue: [] };
+  for (const { item, code, message } of retries) {
+    const attempts = item.attempts + 1;
+    if (attempts >= maxAttempts) {
+      plan.ends.push({ item, end: itemError(code, `${message} (gave up after ${attempts} attempts)`, 502, attempts) });
+      continue;
+    }
+    plan.requeue.push(
+      db
+        .update(deferredItems)
+        .set({ status: 'queued', jobId: null, submittedAt: null, leaseUntil: null, attempts })
+        .where(and(eq(deferredItems.id, item.id), eq(deferredItems.status, item.status))),
+    );
+  }
+  return plan;
 }

@@ -1,7 +1,9 @@
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { SluiceError } from '../errors';
-import type { ChatCompletion } from '../gateway/chat';
+import type { CatalogModel } from '../catalog/catalog';
+import { ChatRequest, type ChatCompletion } from '../gateway/chat';
+import type { ChatTarget } from '../providers/types';
 import type { ChatCall } from '../gateway/handle-chat';
 import type { Services } from '../gateway/services';
 import type { RouteDecision } from '../routing/resolve';
@@ -156,4 +158,12 @@ export async function listItems(db: Db, query: ItemQuery): Promise<{ data: Defer
     .limit(query.limit + 1);
   const page = rows.slice(0, query.limit);
   return { data: page, next_cursor: rows.length > query.limit ? (page[page.length - 1]?.id ?? null) : null };
+}
+
+/** The chat request an item carries, rebuilt as the adapter sends it (never streamed). */
+export function itemTarget(item: DeferredItem, model: CatalogModel, tier: ChatTarget['tier'], timeoutMs: number): ChatTarget {
+  const request = ChatRequest.parse(JSON.parse(item.request));
+  // The batch API sets the tier; a service_tier the caller sent would contradict it.
+  delete request.service_tier;
+  return { request, model, stream: false, tier, timeoutMs };
 }

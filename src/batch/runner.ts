@@ -1,23 +1,18 @@
 import { and, asc, eq, gte, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
 import type { CatalogModel } from '../catalog/catalog';
 import { ProviderId } from '../catalog/types';
 import { SluiceError } from '../errors';
-import { ChatRequest } from '../gateway/chat';
-import { errorForFailure } from '../gateway/handle-chat';
 import type { Services } from '../gateway/services';
 import { adapterFor } from '../providers';
-import { TransportError } from '../providers/transport';
-import type { ChatResult, ChatTarget, ProviderAdapter } from '../providers/types';
-import { isFlexCapacityFailure, sendAtTier, type TierProgress } from '../routing/flex';
+import type { ChatResult, ProviderAdapter } from '../providers/types';
 import { chunks } from '../util/chunks';
-import { forEachConcurrently } from '../util/concurrency';
 import { newId } from '../util/ids';
 import { anthropicBatchClient } from './clients/anthropic';
 import { openaiBatchClient } from './clients/openai';
 import { BatchApiError, type BatchClient, type JobRef, type LineOutcome } from './clients/types';
-import { finishItems, followUpMissing, type ItemEnd } from './finish';
-import { ID_CHUNK, type DeferredItem } from './queue';
+import { drainQueued } from './drain';
+import { finishItems, followUpMissing, itemError, planRetry, type ItemEnd } from './finish';
+import { ID_CHUNK, itemTarget, type DeferredItem } from './queue';
 import { batchJobs, deferredItems } from './schema';
 
 /**
@@ -36,8 +31,6 @@ const CLIENTS: Partial<Record<ProviderId, BatchClient>> = { openai: openaiBatchC
 export const JOB_LEASE_MS = 30 * 60_000;
 /** Provider limits are met with this much room: the packing estimate is checked against the built lines. */
 const LIMIT_HEADROOM = 0.98;
-/** Items a run drains at most; the rest wait for the next run. */
-const DRAIN_PER_RUN = 200;
 
 export interface BatchRunSummary {
   /** Ended items whose ledger row or webhook event an interrupted run left unwritten. */
@@ -88,18 +81,6 @@ function releaseJob(services: Services, id: string) {
   return services.deps.db.update(batchJobs).set({ leaseUntil: null }).where(eq(batchJobs.id, id));
 }
 
-/** The chat request an item carries, rebuilt as the adapter sends it (never streamed). */
-function itemTarget(item: DeferredItem, model: CatalogModel, tier: ChatTarget['tier'], timeoutMs: number): ChatTarget {
-  const request = ChatRequest.parse(JSON.parse(item.request));
-  // The batch API sets the tier; a service_tier the caller sent would contradict it.
-  delete request.service_tier;
-  return { request, model, stream: false, tier, timeoutMs };
-}
-
-function itemError(code: string, message: string, httpStatus: number, attempts: number): ItemEnd {
-  return { status: 'failed', error: { code, message }, httpStatus, attempts };
-}
-
 // ---------------------------------------------------------------- expiry
 
 async function expireQueued(services: Services, now: number): Promise<number> {
@@ -136,34 +117,6 @@ async function recordSubmitted(services: Services, job: BatchJob, upstreamId: st
   ]);
   services.metrics.deferred.inc({ provider: job.provider, status: 'submitted' }, items.length);
   return items.length;
-}
-
-interface RetryPlan {
-  /** Items out of attempts: they fail. */
-  ends: Array<{ item: DeferredItem; end: ItemEnd }>;
-  /** Items with attempts left: back to the queue, for a new job or drain call. */
-  requeue: BatchItem<'sqlite'>[];
-}
-
-/** Items whose try failed through no fault of their own (the job failed as a whole, a 5xx). */
-function planRetry(services: Services, retries: ReadonlyArray<{ item: DeferredItem; code: string; message: string }>): RetryPlan {
-  const { db } = services.deps;
-  const maxAttempts = services.deps.config.batch.maxAttempts;
-  const plan: RetryPlan = { ends: [], requeue: [] };
-  for (const { item, code, message } of retries) {
-    const attempts = item.attempts + 1;
-    if (attempts >= maxAttempts) {
-      plan.ends.push({ item, end: itemError(code, `${message} (gave up after ${attempts} attempts)`, 502, attempts) });
-      continue;
-    }
-    plan.requeue.push(
-      db
-        .update(deferredItems)
-        .set({ status: 'queued', jobId: null, submittedAt: null, leaseUntil: null, attempts })
-        .where(and(eq(deferredItems.id, item.id), eq(deferredItems.status, item.status))),
-    );
-  }
-  return plan;
 }
 
 /**
@@ -402,96 +355,6 @@ async function pollSubmitted(services: Services, now: number, summary: BatchRunS
   }
 }
 
-// ---------------------------------------------------------------- draining
-
-/** Takes a queued (or abandoned) drain item for this run; false when another run has it. */
-async function leaseItem(services: Services, item: DeferredItem, now: number, leaseMs: number): Promise<boolean> {
-  const rows = await services.deps.db
-    .update(deferredItems)
-    .set({ status: 'submitted', submittedAt: now, leaseUntil: now + leaseMs })
-    .where(and(eq(deferredItems.id, item.id), eq(deferredItems.status, item.status), item.leaseUntil === null ? isNull(deferredItems.leaseUntil) : eq(deferredItems.leaseUntil, item.leaseUntil)))
-    .returning({ id: deferredItems.id });
-  return rows.length === 1;
-}
-
-/** One drained item: called like a synchronous request at flex (where sold) or standard. */
-async function drainItem(services: Services, item: DeferredItem, now: number): Promise<void> {
-  const { deps } = services;
-  const adapter = adapterFor(item.provider as ProviderId);
-  const model = services.catalog.current.find(item.model);
-  const leased: DeferredItem = { ...item, status: 'submitted' };
-  if (!adapter || !model) {
-    await finishItems(services, [{ item: leased, end: itemError('model_not_found', `Sluice can no longer call "${item.model}".`, 404, item.attempts) }], now);
-    return;
-  }
-  const tier = model.tiers.includes('flex') ? 'flex' : 'standard';
-  const target = itemTarget(item, model, tier, tier === 'flex' ? deps.config.tiers.flexTimeoutMs : deps.config.upstreamTimeoutMs);
-  // A deferred request has hours to spare: flex capacity is waited for, not bought at standard.
-  const progress: TierProgress = { target, attempts: 0, tierReason: 'default' };
-  const retryLater = async (code: string, message: string, counts: boolean): Promise<void> => {
-    if (!counts) {
-      await deps.db.update(deferredItems).set({ status: 'queued', leaseUntil: null, submittedAt: null }).where(and(eq(deferredItems.id, item.id), eq(deferredItems.status, 'submitted')));
-      return;
-    }
-    const plan = planRetry(services, [{ item: leased, code, message }]);
-    await finishItems(services, plan.ends, now, plan.requeue);
-  };
-  let body: string;
-  try {
-    const response = await sendAtTier(deps, adapter, { flexFallback: false }, adapter.buildChatRequest(target, deps.config), progress);
-    body = await response.text();
-    if (response.status < 200 || response.status >= 300) {
-      const failure = adapter.parseError(response.status, body, response.headers);
-      if (isFlexCapacityFailure(adapter.id, failure)) return retryLater('flex_capacity', failure.message, false);
-      const error = errorForFailure(adapter.id, failure);
-      if (error.status >= 500 || error.status === 429) return retryLater(error.code, error.message, true);
-      await finishItems(services, [{ item: leased, end: itemError(failure.type, failure.message, error.status, item.attempts + 1) }], now);
-      return;
-    }
-  } catch (error) {
-    if (error instanceof TransportError || error instanceof SluiceError) return retryLater('upstream_error', error.message, true);
-    throw error;
-  }
-  let result: ChatResult;
-  try {
-    result = adapter.parseChatResponse(body, progress.target, deps.clock.now());
-  } catch (error) {
-    await finishItems(services, [{ item: leased, end: itemError('upstream_error', (error as Error).message, 502, item.attempts + 1) }], now);
-    return;
-  }
-  // No batch API for this model: served at flex or standard, which the ledger says, and why.
-  const end: ItemEnd = { status: 'completed', completion: result.completion, usage: result.usage, tier: result.servedTier, attempts: item.attempts + progress.attempts, tierReason: 'unsupported' };
-  await finishItems(services, [{ item: leased, end }], now);
-}
-
-async function drain(services: Services, drainModels: ReadonlyArray<{ provider: string; model: string }>, now: number, summary: BatchRunSummary): Promise<void> {
-  if (drainModels.length === 0) return;
-  const { db, config } = services.deps;
-  const leaseMs = config.tiers.flexTimeoutMs * (config.tiers.flexRetries + 1) + config.upstreamTimeoutMs;
-  const byModel = drainModels.map(({ provider, model }) => and(eq(deferredItems.provider, provider), eq(deferredItems.model, model)));
-  const due = await db
-    .select()
-    .from(deferredItems)
-    .where(
-      and(
-        isNull(deferredItems.jobId),
-        or(...byModel),
-        or(eq(deferredItems.status, 'queued'), and(eq(deferredItems.status, 'submitted'), lte(deferredItems.leaseUntil, now))),
-      ),
-    )
-    .orderBy(asc(deferredItems.id))
-    .limit(DRAIN_PER_RUN);
-  await forEachConcurrently(due, config.batch.drainConcurrency, async (item) => {
-    if (!(await leaseItem(services, item, now, leaseMs))) return;
-    try {
-      await drainItem(services, item, now);
-      summary.drained++;
-    } catch (error) {
-      summary.errors.push(`drain ${item.id}: ${(error as Error).message}`);
-    }
-  });
-}
-
 // ---------------------------------------------------------------- the job
 
 /** One run of the batch job at `now` (the scheduled time, from the clock). */
@@ -520,7 +383,7 @@ export async function runBatch(services: Services, now: number): Promise<BatchRu
     }
   }
   await pollSubmitted(services, now, summary);
-  await drain(services, drainModels, now, summary);
+  await drainQueued(services, drainModels, now, summary);
   return summary;
 }
 

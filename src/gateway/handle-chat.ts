@@ -143,7 +143,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     response = await sendAtTier(deps, adapter, tier, upstreamRequest, attempt);
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
-    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, target.timeoutMs);
+    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, attempt.target.timeoutMs);
     const status: EventStatus = failure ? 'error' : 'aborted';
     record(services, attempt, { status, usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
     throw failure ?? new SluiceError('client_closed', 'The caller closed the connection before the upstream answered.');
