@@ -82,7 +82,7 @@ async function drainItem(services: Services, item: DeferredItem, now: number): P
   await finishItems(services, [{ item: leased, end }], now);
 }
 
-/** Drains the queued items of these models; returns the calls made and the errors met. */
+/** Drains the queued items of these models, counting calls and errors into `summary`. */
 export async function drainQueued(services: Services, drainModels: ReadonlyArray<{ provider: string; model: string }>, now: number, summary: { drained: number; errors: string[] }): Promise<void> {
   if (drainModels.length === 0) return;
   const { db, config } = services.deps;
