@@ -73,6 +73,15 @@ const FileConfig = z
       })
       .strict()
       .optional(),
+    cache: z
+      .object({
+        ttl_s: positiveInt.optional(),
+        memory_mb: nonNegativeInt.optional(),
+        max_db_mb: positiveInt.optional(),
+        max_entry_kb: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
     catalog: CatalogOverrides.optional(),
     default_policy: KeyPolicy.optional(),
     webhooks: z
@@ -128,6 +137,17 @@ export interface Config {
   ledgerFlushMaxEvents: number;
   tiers: TierConfig;
   batch: BatchConfig;
+  /** The response cache (src/cache). */
+  cache: {
+    /** Entry lifetime when the key's policy sets no `cache_ttl_s`. */
+    defaultTtlS: number;
+    /** In-process LRU in front of the table; 0 turns it off. */
+    memoryBytes: number;
+    /** Size cap of the table, enforced by the `cache` job. */
+    maxTotalBytes: number;
+    /** Larger answers are not stored. */
+    maxEntryBytes: number;
+  };
   catalog: CatalogOverrides | undefined;
   defaultPolicy: KeyPolicy;
   webhookAllowPrivate: boolean;
@@ -160,6 +180,8 @@ export interface BatchConfig {
 
 type Env = Record<string, string | undefined>;
 
+const MIB = 1024 * 1024;
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -168,8 +190,10 @@ function intFromEnv(env: Env, name: string, schema: z.ZodType<number> = positive
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return undefined;
   const parsed = schema.safeParse(raw);
-  const kind = schema === positiveInt ? 'a positive integer' : schema === nonNegativeInt ? 'a non-negative integer' : 'an integer in range';
-  if (!parsed.success) throw new ConfigError(`${name} must be ${kind}, got "${raw}"`);
+  if (!parsed.success) {
+    const expected = schema === positiveInt ? 'a positive integer' : schema === nonNegativeInt ? 'a non-negative integer' : 'an integer in range';
+    throw new ConfigError(`${name} must be ${expected}, got "${raw}"`);
+  }
   return parsed.data;
 }
 
@@ -244,6 +268,12 @@ export function parseConfig(env: Env, file?: unknown): Config {
       drainConcurrency: intFromEnv(env, 'SLUICE_BATCH_DRAIN_CONCURRENCY') ?? f.batch?.drain_concurrency ?? 4,
       maxAttempts: intFromEnv(env, 'SLUICE_BATCH_MAX_ATTEMPTS') ?? f.batch?.max_attempts ?? 3,
       queueTtlMs: intFromEnv(env, 'SLUICE_BATCH_QUEUE_TTL_MS') ?? f.batch?.queue_ttl_ms ?? 24 * 60 * 60 * 1000,
+    },
+    cache: {
+      defaultTtlS: intFromEnv(env, 'SLUICE_CACHE_TTL_S') ?? f.cache?.ttl_s ?? 3600,
+      memoryBytes: (intFromEnv(env, 'SLUICE_CACHE_MEMORY_MB', nonNegativeInt) ?? f.cache?.memory_mb ?? 64) * MIB,
+      maxTotalBytes: (intFromEnv(env, 'SLUICE_CACHE_DB_MB') ?? f.cache?.max_db_mb ?? 1024) * MIB,
+      maxEntryBytes: (intFromEnv(env, 'SLUICE_CACHE_MAX_ENTRY_KB') ?? f.cache?.max_entry_kb ?? 1024) * 1024,
     },
     catalog: f.catalog,
     defaultPolicy: f.default_policy ?? {},

@@ -4,3 +4,4 @@ export { apiKeys } from '../keys/schema';
 export { usageEvents } from '../ledger/schema';
 export { catalogOverrides } from '../catalog/schema';
 export { deferredItems, batchJobs } from '../batch/schema';
+export { responseCache, promptCacheReturns } from '../cache/schema';

@@ -1,8 +1,10 @@
 import { describeRun, runBatch } from '../batch/runner';
+import { cacheCleanupJob } from '../cache/jobs';
 import type { Job } from './types';
 
 /** Every scheduled job. Concerns add theirs here; entries read this table. */
 export const JOBS: readonly Job[] = [
+  cacheCleanupJob,
   {
     name: 'batch',
     schedule: '* * * * *',
