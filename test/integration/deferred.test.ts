@@ -437,6 +437,21 @@ describe('owning, cancelling and draining deferred requests', () => {
     expect(rowsFor(await harness.events(), [openaiItem, anthropicItem]).map((r) => r.error_type)).toEqual(['cancelled', 'cancelled']);
   });
 
+  it('a deferred request whose answer is in the response cache is answered at once, at no cost', async () => {
+    const harness = await start();
+    const { key } = await harness.createKey({ name: 'cached', policy: { response_cache: 'always' } });
+    const client = harness.openai(key);
+    const request = { model: 'gpt-5.4-mini', messages: [{ role: 'user' as const, content: 'What is 2 + 2?' }] };
+    const first = await client.chat.completions.create(request).withResponse();
+    expect(first.response.headers.get('x-sluice-cache')).toBe('miss');
+    const again = await client.chat.completions.create(request, { headers: { 'x-sluice-tier': 'batch' } }).withResponse();
+    expect(again.response.status).toBe(200);
+    expect(again.response.headers.get('x-sluice-cache')).toBe('hit');
+    expect(again.data.choices[0]?.message.content).toBe(first.data.choices[0]?.message.content);
+    expect(await harness.gateway.sluice.services.deps.db.query.deferredItems.findMany()).toHaveLength(0);
+    expect((await harness.events()).at(-1)).toMatchObject({ cache: 'hit', cost_nusd: 0, attempts: 0, tier_reason: null });
+  });
+
   it('a model sold at flex but not batch is drained at flex; a flex capacity refusal waits for a later run', async () => {
     const harness = await start({ env: { SLUICE_FLEX_BACKOFF_MS: '5', SLUICE_FLEX_BACKOFF_MAX_MS: '20' } });
     const put = await harness.admin('/admin/catalog/models/gpt-5.4-mini', { method: 'PUT', body: JSON.stringify({ tiers: ['standard', 'flex'] }) });
