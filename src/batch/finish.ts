@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Catalog } from '../catalog/catalog';
 import type { ServiceTier } from '../catalog/types';
@@ -147,9 +147,20 @@ export async function followUpMissing(services: Services, now: number): Promise<
     .select()
     .from(deferredItems)
     .where(and(isNotNull(deferredItems.finishedAt), lte(deferredItems.finishedAt, now - FOLLOW_UP_GRACE_MS), or(eq(deferredItems.ledgered, false), eq(deferredItems.announced, false))))
+    .orderBy(asc(deferredItems.ledgered), asc(deferredItems.finishedAt))
     .limit(1000);
-  await followUp(services, pending);
-  return pending.length;
+  const due = pending.filter((item) => !item.ledgered || announcementDue(item.finishedAt!, now));
+  await followUp(services, due);
+  return due.length;
+}
+
+/**
+ * Whether an undelivered announcement is due again: at 1, 2, 4, 8, ... minutes after the ending
+ * (the job runs every minute), an exponential backoff that needs no state beyond the ending time.
+ */
+export function announcementDue(finishedAt: number, now: number): boolean {
+  const minutes = Math.floor((now - finishedAt) / 60_000);
+  return minutes >= 1 && (minutes & (minutes - 1)) === 0;
 }
 
 /** A failed ending. */

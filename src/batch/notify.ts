@@ -13,7 +13,7 @@ import { postWebhook, type WebhookMessage } from './webhook';
  * `deferred.completed` event per item, whatever the ending (`data.status` says which), so a
  * caller never has to poll for a failure. Delivery is a signed POST to the endpoint the config
  * declares under that id; an item is marked announced once its event is delivered (or cannot
- * be), and a later batch run retries the rest, at least once in all.
+ * be); later batch runs retry the rest with backoff (see announcementDue), for up to a day.
  */
 
 export interface DeferredEvent extends WebhookMessage {
