@@ -449,7 +449,8 @@ describe('owning, cancelling and draining deferred requests', () => {
     expect(again.response.headers.get('x-sluice-cache')).toBe('hit');
     expect(again.data.choices[0]?.message.content).toBe(first.data.choices[0]?.message.content);
     expect(await harness.gateway.sluice.services.deps.db.query.deferredItems.findMany()).toHaveLength(0);
-    expect((await harness.events()).at(-1)).toMatchObject({ cache: 'hit', cost_nusd: 0, attempts: 0, tier_reason: null });
+    const hit = (await harness.events()).find((e) => e.request_id === again.response.headers.get('x-sluice-request-id'));
+    expect(hit).toMatchObject({ cache: 'hit', cost_nusd: 0, attempts: 0, tier_reason: null });
   });
 
   it('a model sold at flex but not batch is drained at flex; a flex capacity refusal waits for a later run', async () => {
