@@ -3,21 +3,13 @@
 // gateway to the sim, the batch job run on a stepped clock, and the two ledgers compared.
 //
 //   npx tsx bench/batch-savings.ts [--n 25]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { flag, parseArgs } from '../src/cli/args';
-import { parseConfig } from '../src/config';
-import { silentLogger } from '../src/deps';
-import { startNodeServer } from '../src/entry/node';
 import { findJob } from '../src/jobs';
 import { formatUsd } from '../src/ledger/pricing';
-import type { EventView } from '../src/ledger/events';
-import { startSim } from '../src/sim/server';
+import { startHarness } from '../test/helpers/harness';
 
 const args = parseArgs(process.argv.slice(2));
 const N = Number(flag(args, 'n') ?? 25);
-const ADMIN = 'sk-sluice-admin-bench';
 const MODELS = ['gpt-5.4-mini', 'claude-haiku-5-5'] as const;
 
 function prompt(model: string, i: number): string {
@@ -29,26 +21,15 @@ function prompt(model: string, i: number): string {
 async function main(): Promise<void> {
   let now = Date.parse('2026-11-25T00:00:00Z');
   const clock = { now: () => now };
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  const sim = await startSim({ now: clock.now, batchDelayMs: 60_000 });
-  const config = parseConfig({
-    PORT: '0',
-    SLUICE_DB_URL: `file:${join(dir, 'bench.db')}`,
-    SLUICE_ADMIN_KEY: ADMIN,
-    OPENAI_BASE_URL: `${sim.url}/v1`,
-    OPENAI_API_KEY: 'sk-sim',
-    ANTHROPIC_BASE_URL: sim.url,
-    ANTHROPIC_API_KEY: 'sk-sim',
-  });
-  const gateway = await startNodeServer({ config, jobs: false, clock, logger: silentLogger });
+  // The test harness: a real gateway on loopback with a libSQL file, in front of the sim.
+  const h = await startHarness({ clock, sim: { now: clock.now, batchDelayMs: 60_000 } });
   try {
-    const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
-    const created = (await (await fetch(`${gateway.url}/admin/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'bench' }) })).json()) as { key: string };
+    const { key } = await h.createKey({ name: 'bench' });
     const send = async (model: string, i: number, tier: 'standard' | 'batch'): Promise<number> => {
       const body = { model, messages: [{ role: 'user', content: prompt(model, i) }], ...(model.startsWith('claude') ? { max_tokens: 300 } : {}) };
-      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      const response = await fetch(`${h.url}/v1/chat/completions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${created.key}`, 'content-type': 'application/json', 'x-sluice-tier': tier },
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-sluice-tier': tier },
         body: JSON.stringify(body),
       });
       await response.arrayBuffer();
@@ -64,17 +45,16 @@ async function main(): Promise<void> {
     }
     const job = findJob('batch')!;
     for (let run = 0; run < 6; run++) {
-      await job.run(gateway.sluice.services, now);
+      await job.run(h.gateway.sluice.services, now);
       now += 2 * 60_000;
     }
-    await gateway.sluice.services.ledger.flush();
-    const page = (await (await fetch(`${gateway.url}/admin/usage/events?limit=1000`, { headers: admin })).json()) as { data: EventView[] };
+    const events = await h.events();
 
     const rows: string[][] = [['model', 'requests', 'standard', 'batch', 'saving', 'saving %']];
     let standardTotal = 0;
     let batchTotal = 0;
     for (const model of MODELS) {
-      const of = (tier: string) => page.data.filter((e) => e.served_model === model && e.tier === tier && e.status === 'ok');
+      const of = (tier: string) => events.filter((e) => e.served_model === model && e.tier === tier && e.status === 'ok');
       const standard = of('standard');
       const batch = of('batch');
       if (standard.length !== N || batch.length !== N) throw new Error(`${model}: ${standard.length} standard and ${batch.length} batch rows, expected ${N} each`);
@@ -88,9 +68,7 @@ async function main(): Promise<void> {
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
   } finally {
-    await gateway.close();
-    await sim.close();
-    rmSync(dir, { recursive: true, force: true });
+    await h.close();
   }
 }
 
