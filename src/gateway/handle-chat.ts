@@ -4,14 +4,17 @@ import { CompletionAssembler, replayChunks, replayCompletion } from '../cache/re
 import type { CachedAnswer, ResponseLookup } from '../cache/response-cache';
 import type { ServiceTier } from '../catalog/types';
 import { SluiceError, type ErrorCode } from '../errors';
-import { attributeCacheHit, attributeCost, type CostAttribution } from '../ledger/attribution';
+import { attributeCacheHit, attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
 import { formatUsd } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
 import { TransportError, type UpstreamResponse } from '../providers/transport';
 import type { ChatResult, ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
+import { enqueueDeferred, type DeferredView } from '../batch/queue';
+import { sendAtTier } from '../routing/flex';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
+import { chooseTier, type TierReason } from '../routing/tier';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { RequestHints } from './hints';
@@ -40,7 +43,9 @@ export interface ChatCall {
 
 export type ChatOutcome =
   | { kind: 'completion'; headers: Record<string, string>; result: ChatResult }
-  | { kind: 'stream'; headers: Record<string, string>; chunks: AsyncIterable<ChatCompletionChunk> };
+  | { kind: 'stream'; headers: Record<string, string>; chunks: AsyncIterable<ChatCompletionChunk> }
+  /** Queued for the batch tier: answer 202 with the view; the ledger row is written at completion. */
+  | { kind: 'deferred'; headers: Record<string, string>; deferred: DeferredView };
 
 /** An upstream failure rendered for the caller, with the ledger already written. */
 export class UpstreamError extends SluiceError {
@@ -64,16 +69,14 @@ interface Attempt {
   /** The response cache's part: `miss` (the answer will be stored) or `bypass`. */
   cache: ResponseLookup;
   promptCache: PromptCacheSession | undefined;
+  /** Why the tier asked for is the one it is. */
+  tierReason: TierReason;
+  /** Upstream calls made (flex retries and fallback included). */
+  attempts: number;
 }
 
-/** What a ledger event and the response headers are built from. */
-type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache'>;
-
-function requestedTier(request: ChatRequest): ServiceTier {
-  if (request.service_tier === 'flex') return 'flex';
-  if (request.service_tier === 'priority') return 'priority';
-  return 'standard';
-}
+/** What a ledger event and the response headers are built from (no tier reason when no upstream was asked). */
+type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache' | 'attempts'> & { tierReason: TierReason | null };
 
 /** Maps an upstream failure to what the caller sees: its own mistakes keep their 4xx, ours become 5xx. */
 export function errorForFailure(provider: string, failure: UpstreamFailure): UpstreamError {
@@ -114,23 +117,33 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
   const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
+  // The tier first: a request contradicting itself (batch on a stream, ...) is refused before anything else.
+  const tier = chooseTier({
+    policy,
+    hint: call.hints.tier,
+    deadlineS: call.hints.deadlineS,
+    serviceTier: call.request.service_tier,
+    model: decision.model,
+    stream: call.stream,
+    timeouts: { standardMs: deps.config.upstreamTimeoutMs, flexMs: deps.config.tiers.flexTimeoutMs },
+  });
   const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache, deps.config.cache.defaultTtlS);
   const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, call.request);
-  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache }, cache.answer);
+  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache, tierReason: null, attempts: 0 }, cache.answer);
 
   const promptCache = promptCacheSession(services.cache.promptReturns, deps.clock, call.principal, policy, decision.model);
   const target: ChatTarget = {
     request: call.request,
     model: decision.model,
     stream: call.stream,
-    tier: requestedTier(call.request),
-    timeoutMs: deps.config.upstreamTimeoutMs,
+    tier: tier.tier,
+    timeoutMs: tier.timeoutMs,
     signal: call.signal,
     ...(promptCache ? { promptCache } : {}),
   };
   // Building the upstream request validates the translation (bad input for this provider) before anything is recorded.
   const upstreamRequest = adapter.buildChatRequest(target, deps.config);
-  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache };
+  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, tierReason: tier.reason, attempts: 0 };
 
   const missing = adapter.missingCredentials(deps.config);
   if (missing) {
@@ -139,15 +152,20 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     throw error;
   }
 
+  if (tier.tier === 'batch') {
+    const deferred = await enqueueDeferred(services, { call, decision, tierReason: tier.reason, tags: eventTags(call) });
+    return { kind: 'deferred', headers: sluiceHeaders(attempt, 'batch'), deferred };
+  }
+
   services.metrics.gatewayOverhead.observe((performance.now() - call.startedHr) / 1000);
   let response: UpstreamResponse;
   try {
-    response = await deps.transport(upstreamRequest);
+    response = await sendAtTier(deps, adapter, tier, upstreamRequest, attempt);
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
-    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, target.timeoutMs);
+    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, attempt.target.timeoutMs);
     const status: EventStatus = failure ? 'error' : 'aborted';
-    record(services, attempt, { status, usage: ZERO_USAGE, tier: target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
+    record(services, attempt, { status, usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
     throw failure ?? new SluiceError('client_closed', 'The caller closed the connection before the upstream answered.');
   }
 
@@ -156,7 +174,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     const failure = adapter.parseError(response.status, body, response.headers);
     const error = errorForFailure(adapter.id, failure);
     services.metrics.upstreamErrors.inc({ provider: adapter.id, type: failure.type });
-    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: target.tier, httpStatus: error.status, errorType: failure.type });
+    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: error.status, errorType: failure.type });
     throw error;
   }
 
@@ -337,6 +355,7 @@ function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<strin
     'x-sluice-model': decision.model.id,
     'x-sluice-family': decision.family?.name ?? '',
     'x-sluice-tier': servedTier,
+    'x-sluice-tier-reason': attempt.tierReason ?? '',
     'x-sluice-cache': attempt.cache.status,
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
@@ -355,6 +374,11 @@ interface RecordInput {
   attribution?: CostAttribution;
 }
 
+/** The ledger's tags for a call (JSON): the key's tags win over request detail tags, so attribution cannot be forged. */
+export function eventTags(call: ChatCall): string {
+  return JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags });
+}
+
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
 function record(services: Services, attempt: Recorded, input: RecordInput): LedgerEvent {
   const { call, decision } = attempt;
@@ -368,21 +392,17 @@ function record(services: Services, attempt: Recorded, input: RecordInput): Ledg
     user: call.principal.user,
     team: call.principal.team,
     project: call.principal.project,
-    // The key's tags win over request detail tags: attribution cannot be forged.
-    tags: JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags }),
+    tags: eventTags(call),
     surface: call.surface,
     requestedModel: decision.requestedModel,
     servedModel: decision.model.id,
     provider: decision.model.provider,
     family: decision.family?.name ?? null,
     tier: input.tier,
+    tierReason: attempt.tierReason,
+    attempts: attempt.attempts,
     stream: call.stream,
-    inputTokens: input.usage.inputTokens,
-    cachedInputTokens: input.usage.cachedInputTokens,
-    cacheWriteTokens: input.usage.cacheWriteTokens,
-    cacheWrite1hTokens: input.usage.cacheWrite1hTokens,
-    outputTokens: input.usage.outputTokens,
-    reasoningTokens: input.usage.reasoningTokens,
+    ...usageColumns(input.usage),
     ...cost,
     cache: attempt.cache.status,
     complexity: decision.complexity,
