@@ -50,6 +50,8 @@ function analyse(path: string): void {
 
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  /** Each sample charged to the nearest project function on its stack (library and Node work included). */
+  const charged = new Map<string, number>();
   const chains = new Map<string, Map<string, number>>();
   for (const node of profile.nodes) {
     if (!node.hitCount || node.callFrame.functionName === '(idle)') continue;
@@ -67,6 +69,15 @@ function analyse(path: string): void {
       }
       if (chain.length < 8) chain.push(frame);
     }
+    let owner = '(outside the project: Node, libraries, event loop)';
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      const frame = byId.get(id)!;
+      if (/\/(src|routes|scoring)\//.test(frame.callFrame.url) && !frame.callFrame.url.includes('node_modules')) {
+        owner = frameName(frame);
+        break;
+      }
+    }
+    charged.set(owner, (charged.get(owner) ?? 0) + node.hitCount);
     const key = chain.slice(1).join('  <  ');
     const perFunction = chains.get(name) ?? new Map<string, number>();
     perFunction.set(key, (perFunction.get(key) ?? 0) + node.hitCount);
@@ -80,6 +91,8 @@ function analyse(path: string): void {
   for (const [name, hits] of topSelf) console.log(`${pct(hits)} ${ms(hits)}  ${name}`);
   console.log('\n## inclusive time');
   for (const [name, hits] of [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${pct(hits)} ${ms(hits)}  ${name}`);
+  console.log('\n## charged to the nearest project function (its own work plus the Node and library work it calls)');
+  for (const [name, hits] of [...charged.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${pct(hits)} ${ms(hits)}  ${name}`);
   console.log('\n## call chains of the heaviest functions (callers, nearest first)');
   for (const [name] of topSelf.slice(0, 15)) {
     console.log(`\n${name}`);
@@ -92,7 +105,7 @@ async function main(): Promise<void> {
   if (existing) return analyse(existing);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-profile-'));
   const sim = await startSim();
-  const sluice = await startSluice(sim, dir, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  const sluice = await startSluice(sim, dir, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100'] });
   try {
     const key = await createKey(sluice);
     const body = JSON.stringify({
@@ -114,7 +127,8 @@ async function main(): Promise<void> {
     await sim.child.stop();
     await stopAll();
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  // The main thread's profile (tsx's module hooks run on a second thread with its own).
+  const file = readdirSync(dir).find((f) => f.endsWith('.0.001.cpuprofile')) ?? readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile was written in ${dir}`);
   analyse(join(dir, file));
 }

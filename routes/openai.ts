@@ -6,7 +6,7 @@ import { parseHints } from '../src/gateway/hints';
 import { listModels } from '../src/catalog/list-models';
 import { SluiceError } from '../src/errors';
 import { readJson } from '../src/http/body';
-import { callerSignal } from '../src/http/raw';
+import { callerSignal, requestHeader } from '../src/http/raw';
 import { renderError } from '../src/http/errors';
 import { requireKey } from '../src/http/auth';
 import { speaks } from '../src/http/protocol';
@@ -66,7 +66,7 @@ function respond(outcome: ChatOutcome, includeUsage: boolean, url: string): Resp
 export const openaiRoutes = new Hono<AppEnv>()
   .post('/v1/chat/completions', speaks('openai'), requireKey, async (c) => {
     const request = await readJson(c, ChatRequest);
-    const hints = parseHints((name) => c.req.header(name));
+    const hints = parseHints((name) => requestHeader(c, name));
     const stream = request.stream === true;
     const services = c.get('services');
     const outcome = await handleChat(services, {

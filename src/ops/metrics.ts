@@ -5,10 +5,23 @@
 
 type Labels = Record<string, string>;
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
+/** The series' identity: labels sorted by name, values escaped (only when they need it: this runs on every update). */
 function labelKey(labels: Labels): string {
+  const names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++) {
+    if (names[i - 1]! > names[i]!) {
+      names.sort();
+      break;
+    }
+  }
   let key = '';
-  for (const name of Object.keys(labels).sort()) key += `${name}="${escapeLabel(labels[name] ?? '')}",`;
-  return key.slice(0, -1);
+  for (const name of names) {
+    const value = labels[name] ?? '';
+    key += `${key ? ',' : ''}${name}="${NEEDS_ESCAPE.test(value) ? escapeLabel(value) : value}"`;
+  }
+  return key;
 }
 
 function escapeLabel(value: string): string {
