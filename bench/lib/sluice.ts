@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient } from '@libsql/client';
 import { startNode, type Child } from './proc';
@@ -65,12 +66,13 @@ export async function startSluice(
 
 /**
  * Another revision of Sluice to measure beside this one (before/after in the same run): the
- * files of `ref` exported with `git archive` into bench/out (no worktree is registered), using
- * this checkout's node_modules.
+ * files of `ref` exported with `git archive` into the temp folder (outside the project, so the
+ * type checker and test runner never see it; no worktree is registered), using this checkout's
+ * node_modules.
  */
 export function exportRevision(ref: string): { dir: string; label: string } {
   const sha = execFileSync('git', ['rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
-  const dir = resolve(`bench/out/rev-${sha}`);
+  const dir = join(tmpdir(), `sluice-bench-rev-${sha}`);
   if (!existsSync(join(dir, 'package.json'))) {
     mkdirSync(dir, { recursive: true });
     execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C "${dir}"`]);

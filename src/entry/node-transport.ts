@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { readAll, TransportError, type Transport, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
+import { TransportError, type Transport, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
 
 interface Endpoint {
   https: boolean;
@@ -8,6 +8,8 @@ interface Endpoint {
   port: string | number;
   path: string;
 }
+
+const utf8 = new TextDecoder();
 
 /** Upstream URLs repeat (a few base URLs, fixed paths): parsed once each. */
 const ENDPOINTS_CACHED = 256;
@@ -90,8 +92,18 @@ class NodeUpstreamResponse implements UpstreamResponse {
     this.body = res;
   }
 
+  /** The whole body, collected from the stream's events (cheaper than an async iterator). */
   text(): Promise<string> {
-    return readAll(this.res);
+    const { res } = this;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))));
+      res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error('the upstream closed the connection before the body was complete'));
+      });
+    });
   }
 
   abort(): void {

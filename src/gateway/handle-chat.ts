@@ -17,6 +17,7 @@ import { resolveRoute, type RouteDecision } from '../routing/resolve';
 import { chooseTier, type TierReason } from '../routing/tier';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
+import { IdleReader } from './idle-read';
 import type { RequestHints } from './hints';
 import type { Principal } from '../keys/keys';
 import { effectivePolicy } from '../keys/policy';
@@ -199,17 +200,6 @@ async function completeJson(services: Services, attempt: Attempt, response: Upst
   return { kind: 'completion', headers, result };
 }
 
-/** Races one read of the upstream body against the stream idle timeout. */
-function nextWithin<T>(iterator: AsyncIterator<T>, ms: number): Promise<IteratorResult<T>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransportError('timeout', `the upstream stream was silent for ${ms} ms`)), ms);
-  });
-  return Promise.race([iterator.next(), timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}
-
 /**
  * Reads the upstream stream through the adapter's decoder. The first chunk is read before the
  * answer starts, so the headers carry the tier the upstream says it served and an immediate
@@ -219,7 +209,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
   const { deps } = services;
   const decoder = attempt.adapter.createStreamDecoder(attempt.target, deps.clock.now());
   const assembler = attempt.cache.status === 'miss' ? new CompletionAssembler() : undefined;
-  const upstream = response.body[Symbol.asyncIterator]();
+  const upstream = new IdleReader(response.body[Symbol.asyncIterator](), deps.config.streamIdleTimeoutMs);
   const text = new TextDecoder();
   let pending: ChatCompletionChunk[] = [];
   let upstreamDone = false;
@@ -229,6 +219,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
   const finish = (status: EventStatus, httpStatus: number, errorType?: string): void => {
     if (finished) return;
     finished = true;
+    upstream.stop();
     if (!upstreamDone) response.abort();
     const usage = decoder.usage ?? estimateUsage(attempt.call.request, decoder);
     const event = record(services, attempt, {
@@ -247,7 +238,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
   const fill = async (): Promise<boolean> => {
     while (pending.length === 0) {
       if (upstreamDone) return false;
-      const next = await nextWithin(upstream, deps.config.streamIdleTimeoutMs);
+      const next = await upstream.next();
       if (next.done) {
         upstreamDone = true;
         pending = decoder.end();
