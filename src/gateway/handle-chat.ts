@@ -6,10 +6,11 @@ import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
 import { TransportError, type UpstreamResponse } from '../providers/transport';
-import type { ChatResult, ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
+import type { ChatResult, ChatTarget, NativeRequest, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
 import type { ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
+import type { ChatExtras } from './extras';
 import type { RequestHints } from './hints';
 import type { Principal } from '../keys/keys';
 import type { Services } from './services';
@@ -31,11 +32,26 @@ export interface ChatCall {
   startedHr: number;
   /** Fires when the caller goes away. */
   signal: AbortSignal;
+  /** The caller's own body, from a front door that does not speak OpenAI (see NativeRequest). */
+  native?: NativeRequest;
+  /** What that front door knew beyond the canonical request. */
+  extras?: ChatExtras;
 }
 
 export type ChatOutcome =
   | { kind: 'completion'; headers: Record<string, string>; result: ChatResult }
-  | { kind: 'stream'; headers: Record<string, string>; chunks: AsyncIterable<ChatCompletionChunk> };
+  | {
+      kind: 'stream';
+      headers: Record<string, string>;
+      chunks: AsyncIterable<ChatCompletionChunk>;
+      /** The upstream's usage once reported (exact, unlike the OpenAI-shaped usage chunk, for cache writes). */
+      usage(): Usage | undefined;
+    };
+
+/** The answer of a pass-through (caller and upstream speak the same protocol): the upstream's own. */
+export type PassthroughOutcome =
+  | { kind: 'native-completion'; headers: Record<string, string>; body: string }
+  | { kind: 'native-stream'; headers: Record<string, string>; bytes: AsyncIterable<Uint8Array> };
 
 /** An upstream failure rendered for the caller, with the ledger already written. */
 export class UpstreamError extends SluiceError {
@@ -83,19 +99,36 @@ export function errorForFailure(provider: string, failure: UpstreamFailure): Ups
   return new UpstreamError('upstream_error', detail, failure, { headers });
 }
 
-function transportFailure(error: TransportError, provider: string, timeoutMs: number): UpstreamError {
+export function transportFailure(error: TransportError, provider: string, timeoutMs: number): UpstreamError {
   if (error.kind === 'timeout') {
     return new UpstreamError('upstream_timeout', `The ${provider} upstream did not answer within ${timeoutMs} ms.`, undefined);
   }
   return new UpstreamError('upstream_error', `The ${provider} upstream could not be reached: ${error.message}`, undefined);
 }
 
+/** The upstream takes the caller's body as is when it speaks the caller's protocol. */
+function passthroughFor(adapter: ProviderAdapter, native: NativeRequest | undefined): PassthroughAdapter | undefined {
+  return native && adapter.passthrough?.protocol === native.protocol ? adapter.passthrough : undefined;
+}
+
+/** A translated request must not silently lose what the caller asked for. */
+function checkTranslatable(native: NativeRequest | undefined, provider: string, model: string): void {
+  if (!native || native.untranslatable.length === 0) return;
+  throw new SluiceError(
+    'invalid_request',
+    `${native.untranslatable.join('; ')}: not supported when "${model}" is served by a ${provider} model. Remove ${native.untranslatable.length > 1 ? 'them' : 'it'}, or ask for a model that speaks this API natively.`,
+  );
+}
+
 /**
  * The request path: resolve the model, call the upstream in the adapter's protocol, and record
  * exactly one ledger event whatever happens after this point (success, upstream error, a caller
  * who leaves mid-stream). Validation errors thrown before the upstream call write nothing.
+ * A call with a native body may come back as the upstream's own answer (PassthroughOutcome).
  */
-export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome> {
+export function handleChat(services: Services, call: ChatCall & { native: NativeRequest }): Promise<ChatOutcome | PassthroughOutcome>;
+export function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome>;
+export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome | PassthroughOutcome> {
   const { deps } = services;
   const decision = resolveRoute({ catalog: services.catalog.current, principal: call.principal, request: call.request, hints: call.hints });
   const adapter = adapterFor(decision.model.provider);
@@ -109,9 +142,15 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     tier: requestedTier(call.request),
     timeoutMs: deps.config.upstreamTimeoutMs,
     signal: call.signal,
+    nowMs: deps.clock.now(),
+    ...(call.extras ? { extras: call.extras } : {}),
   };
+  const passthrough = passthroughFor(adapter, call.native);
+  if (!passthrough) checkTranslatable(call.native, adapter.id, call.request.model);
   // Building the upstream request validates the translation (bad input for this provider) before anything is recorded.
-  const upstreamRequest = adapter.buildChatRequest(target, deps.config);
+  const upstreamRequest = await (passthrough && call.native
+    ? passthrough.buildRequest(target, call.native, deps.config)
+    : adapter.buildChatRequest(target, deps.config));
   const attempt: Attempt = { call, decision, adapter, target };
 
   const missing = adapter.missingCredentials(deps.config);
@@ -142,24 +181,47 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     throw error;
   }
 
+  if (passthrough) {
+    if (!call.stream) return completeNative(services, attempt, passthrough, response);
+    const { headers, items } = await startStream(services, attempt, response, passthrough.createStreamTap(target));
+    return { kind: 'native-stream', headers, bytes: items };
+  }
   if (!call.stream) return completeJson(services, attempt, response);
-  return startStream(services, attempt, response);
+  const decoder = adapter.createStreamDecoder(target, deps.clock.now());
+  const { headers, items } = await startStream(services, attempt, response, decoder);
+  return { kind: 'stream', headers, chunks: items, usage: () => decoder.usage };
 }
 
-async function completeJson(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
-  let result: ChatResult;
+/** Reads a whole upstream answer; a body that cannot be read is recorded as an error. */
+async function readAnswer<T>(services: Services, attempt: Attempt, response: UpstreamResponse, read: (body: string) => T): Promise<T> {
   try {
-    result = attempt.adapter.parseChatResponse(await response.text(), attempt.target, services.deps.clock.now());
+    return read(await response.text());
   } catch (error) {
     const status = error instanceof SluiceError ? error.status : 502;
     record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: status, errorType: 'upstream_error' });
     throw error instanceof SluiceError ? error : new SluiceError('upstream_error', `The upstream answer could not be read: ${(error as Error).message}`);
   }
-  const event = record(services, attempt, { status: 'ok', usage: result.usage, tier: result.servedTier, httpStatus: 200 });
-  const headers = sluiceHeaders(attempt, result.servedTier);
+}
+
+/** Records a completed answer and returns the headers that carry its cost. */
+function completionHeaders(services: Services, attempt: Attempt, usage: Usage, servedTier: ServiceTier): Record<string, string> {
+  const event = record(services, attempt, { status: 'ok', usage, tier: servedTier, httpStatus: 200 });
+  const headers = sluiceHeaders(attempt, servedTier);
   headers['x-sluice-cost-usd'] = formatUsd(event.costNusd);
   headers['x-sluice-baseline-usd'] = formatUsd(event.baselineCostNusd);
-  return { kind: 'completion', headers, result };
+  return headers;
+}
+
+async function completeJson(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
+  const result: ChatResult = await readAnswer(services, attempt, response, (body) =>
+    attempt.adapter.parseChatResponse(body, attempt.target, services.deps.clock.now()),
+  );
+  return { kind: 'completion', headers: completionHeaders(services, attempt, result.usage, result.servedTier), result };
+}
+
+async function completeNative(services: Services, attempt: Attempt, passthrough: PassthroughAdapter, response: UpstreamResponse): Promise<PassthroughOutcome> {
+  const { body, usage, servedTier } = await readAnswer(services, attempt, response, (text) => ({ body: text, ...passthrough.readResponse(text) }));
+  return { kind: 'native-completion', headers: completionHeaders(services, attempt, usage, servedTier), body };
 }
 
 /** Races one read of the upstream body against the stream idle timeout. */
@@ -178,12 +240,15 @@ function nextWithin<T>(iterator: AsyncIterator<T>, ms: number): Promise<Iterator
  * answer starts, so the headers carry the tier the upstream says it served and an immediate
  * upstream error is still answered with a proper status.
  */
-async function startStream(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
+async function startStream<T>(
+  services: Services,
+  attempt: Attempt,
+  response: UpstreamResponse,
+  decoder: StreamDecoder<T>,
+): Promise<{ headers: Record<string, string>; items: AsyncIterable<T> }> {
   const { deps } = services;
-  const decoder = attempt.adapter.createStreamDecoder(attempt.target, deps.clock.now());
   const upstream = response.body[Symbol.asyncIterator]();
-  const text = new TextDecoder();
-  let pending: ChatCompletionChunk[] = [];
+  let pending: T[] = [];
   let upstreamDone = false;
   let finished = false;
   let ttftMs: number | null = null;
@@ -213,7 +278,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
         upstreamDone = true;
         pending = decoder.end();
       } else {
-        pending = decoder.push(text.decode(next.value, { stream: true }));
+        pending = decoder.push(next.value);
       }
     }
     if (ttftMs === null) ttftMs = Math.round(performance.now() - attempt.call.startedHr);
@@ -235,7 +300,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
     throw failure;
   }
 
-  async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+  async function* items(): AsyncGenerator<T> {
     let status: EventStatus = 'aborted';
     let httpStatus = 499;
     let errorType: string | undefined = 'client_closed';
@@ -244,11 +309,13 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
         if (!(await fill())) break;
         const batch = pending;
         pending = [];
-        for (const chunk of batch) yield chunk;
+        for (const item of batch) yield item;
       }
-      status = 'ok';
-      httpStatus = 200;
-      errorType = undefined;
+      // A pass-through hands an in-band upstream error to the caller as it came; it is still an error.
+      const inBand = decoder.failure;
+      status = inBand ? 'error' : 'ok';
+      httpStatus = inBand ? errorForFailure(attempt.adapter.id, inBand).status : 200;
+      errorType = inBand?.type;
     } catch (error) {
       const failure = failureFor(error);
       status = attempt.call.signal.aborted ? 'aborted' : 'error';
@@ -261,12 +328,11 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
     }
   }
 
-  const headers = sluiceHeaders(attempt, decoder.servedTier);
-  return { kind: 'stream', headers, chunks: chunks() };
+  return { headers: sluiceHeaders(attempt, decoder.servedTier), items: items() };
 }
 
 /** Counts tokens locally when the upstream never reported usage (a stream cut off early). */
-function estimateUsage(request: ChatRequest, decoder: StreamDecoder): Usage {
+function estimateUsage(request: ChatRequest, decoder: StreamDecoder<unknown>): Usage {
   return {
     ...ZERO_USAGE,
     inputTokens: decoder.reportedInputTokens ?? estimateTokens(promptText(request)),

@@ -1,10 +1,13 @@
 import type { ServiceTier } from '../catalog/types';
-import { contentText, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
-import type { Usage } from '../gateway/usage';
+import { contentText, jsonInstruction, parseToolArguments, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
+import { toOpenAIUsage, type Usage } from '../gateway/usage';
 import { SluiceError } from '../errors';
 import { SseParser } from './sse';
+import type { Config } from '../config';
 import { UpstreamStreamError } from './stream-error';
-import type { ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from './types';
+import { StreamTap } from './stream-tap';
+import type { UpstreamRequest } from './transport';
+import type { ChatTarget, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from './types';
 
 /**
  * Anthropic Messages API as an upstream for chat-completions callers: the request and the
@@ -97,15 +100,6 @@ function contentBlocks(content: ChatMessage['content'], param: string): Anthropi
   });
 }
 
-function parseArguments(raw: string, param: string): unknown {
-  if (raw.trim() === '') return {};
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw invalid('tool call arguments must be a JSON object', param);
-  }
-}
-
 /** Merges consecutive same-role turns, which Anthropic requires to alternate. */
 function pushTurn(messages: AnthropicMessage[], role: AnthropicMessage['role'], blocks: AnthropicBlock[]): void {
   const last = messages[messages.length - 1];
@@ -135,7 +129,7 @@ export function toAnthropicMessages(request: ChatRequest): { system: AnthropicBl
             type: 'tool_use',
             id: call.id,
             name: call.function.name,
-            input: parseArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
+            input: parseToolArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
           });
         });
         pushTurn(messages, 'assistant', blocks);
@@ -164,14 +158,6 @@ function toolChoice(request: ChatRequest): Record<string, unknown> | undefined {
     return { type: 'tool', name, ...disableParallel };
   }
   throw invalid(`tool_choice type "${choice.type}" is not supported for Anthropic models`, 'tool_choice');
-}
-
-function jsonInstruction(request: ChatRequest): string | undefined {
-  const format = request.response_format;
-  if (!format || format.type === 'text') return undefined;
-  if (format.type === 'json_object') return 'Respond with a single valid JSON object and nothing else.';
-  const schema = (format as { json_schema: { schema?: unknown } }).json_schema.schema;
-  return `Respond with a single valid JSON value that conforms to this JSON Schema, and nothing else:\n${JSON.stringify(schema ?? {})}`;
 }
 
 /** Builds the Messages API body for a canonical request. */
@@ -210,17 +196,6 @@ export function toAnthropicBody(target: ChatTarget): Record<string, unknown> {
   return body;
 }
 
-function openAIUsage(usage: Usage): ChatCompletion['usage'] {
-  const prompt = usage.inputTokens + usage.cachedInputTokens + usage.cacheWriteTokens;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: usage.outputTokens,
-    total_tokens: prompt + usage.outputTokens,
-    prompt_tokens_details: { cached_tokens: usage.cachedInputTokens },
-    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
-  };
-}
-
 interface AnthropicResponse {
   id: string;
   model: string;
@@ -257,8 +232,8 @@ class AnthropicStreamDecoder implements StreamDecoder {
     this.created = Math.floor(nowMs / 1000);
   }
 
-  push(text: string): ChatCompletionChunk[] {
-    return this.handle(this.parser.push(text));
+  push(bytes: Uint8Array): ChatCompletionChunk[] {
+    return this.handle(this.parser.push(bytes));
   }
 
   end(): ChatCompletionChunk[] {
@@ -335,7 +310,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
         case 'message_stop': {
           this.usage = usageFromAnthropic(this.rawUsage);
           this.servedTier = tierFromAnthropic(this.rawUsage.service_tier);
-          chunks.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: openAIUsage(this.usage) });
+          chunks.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAIUsage(this.usage) });
           break;
         }
         case 'error': {
@@ -352,6 +327,71 @@ class AnthropicStreamDecoder implements StreamDecoder {
   }
 }
 
+/** A Messages API call; `callerHeaders` (a pass-through's anthropic-version and -beta) win over the defaults. */
+function messagesRequest(target: ChatTarget, config: Config, body: Record<string, unknown>, callerHeaders: Record<string, string>, path = '/v1/messages'): UpstreamRequest {
+  const { apiKey, baseUrl, version } = config.providers.anthropic;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'anthropic-version': version,
+    accept: target.stream ? 'text/event-stream' : 'application/json',
+    ...callerHeaders,
+  };
+  if (apiKey) headers['x-api-key'] = apiKey;
+  return {
+    method: 'POST',
+    url: `${baseUrl}${path}`,
+    headers,
+    body: JSON.stringify(body),
+    timeoutMs: target.timeoutMs,
+    ...(target.signal ? { signal: target.signal } : {}),
+  };
+}
+
+function parseMessage(body: string): AnthropicResponse {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw malformed('a body that is not JSON');
+  }
+  if (!isAnthropicResponse(parsed)) throw malformed('an answer without content or usage');
+  return parsed;
+}
+
+/** Anthropic callers: their body with only the model replaced; the answer is theirs untouched. */
+const anthropicPassthrough: PassthroughAdapter = {
+  protocol: 'anthropic',
+
+  buildRequest(target, native, config) {
+    return messagesRequest(target, config, { ...native.body, model: target.model.upstream_id }, native.headers);
+  },
+
+  readResponse(body) {
+    const parsed = parseMessage(body);
+    return { usage: usageFromAnthropic(parsed.usage), servedTier: tierFromAnthropic(parsed.usage.service_tier) };
+  },
+
+  createStreamTap(target) {
+    return new StreamTap(new AnthropicStreamDecoder(target, 0));
+  },
+
+  countTokens: {
+    buildRequest(target, native, config) {
+      return messagesRequest(target, config, { ...native.body, model: target.model.upstream_id }, native.headers, '/v1/messages/count_tokens');
+    },
+    readCount(body) {
+      let parsed: { input_tokens?: unknown };
+      try {
+        parsed = JSON.parse(body) as { input_tokens?: unknown };
+      } catch {
+        throw malformed('a token count that is not JSON');
+      }
+      if (typeof parsed.input_tokens !== 'number') throw malformed('a token count without input_tokens');
+      return parsed.input_tokens;
+    },
+  },
+};
+
 export const anthropicAdapter: ProviderAdapter = {
   id: 'anthropic',
 
@@ -364,31 +404,11 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   buildChatRequest(target, config) {
-    const { apiKey, baseUrl, version } = config.providers.anthropic;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'anthropic-version': version,
-      accept: target.stream ? 'text/event-stream' : 'application/json',
-    };
-    if (apiKey) headers['x-api-key'] = apiKey;
-    return {
-      method: 'POST',
-      url: `${baseUrl}/v1/messages`,
-      headers,
-      body: JSON.stringify(toAnthropicBody(target)),
-      timeoutMs: target.timeoutMs,
-      ...(target.signal ? { signal: target.signal } : {}),
-    };
+    return messagesRequest(target, config, toAnthropicBody(target), {});
   },
 
   parseChatResponse(body, _target, nowMs) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw malformed('a body that is not JSON');
-    }
-    if (!isAnthropicResponse(parsed)) throw malformed('an answer without content or usage');
+    const parsed = parseMessage(body);
     const usage = usageFromAnthropic(parsed.usage);
     let text: string | null = null;
     const toolCalls: NonNullable<ChatCompletion['choices'][number]['message']['tool_calls']> = [];
@@ -411,7 +431,7 @@ export const anthropicAdapter: ProviderAdapter = {
           logprobs: null,
         },
       ],
-      usage: openAIUsage(usage),
+      usage: toOpenAIUsage(usage),
     };
     return { completion, usage, servedTier: tierFromAnthropic(parsed.usage.service_tier) };
   },
@@ -434,4 +454,6 @@ export const anthropicAdapter: ProviderAdapter = {
     }
     return { status, type, message, retryAfter: headers['retry-after'] };
   },
+
+  passthrough: anthropicPassthrough,
 };

@@ -55,8 +55,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
   outputEvents = 0;
   private readonly parser = new SseParser();
 
-  push(text: string): ChatCompletionChunk[] {
-    return this.handle(this.parser.push(text));
+  push(bytes: Uint8Array): ChatCompletionChunk[] {
+    return this.handle(this.parser.push(bytes));
   }
 
   end(): ChatCompletionChunk[] {
