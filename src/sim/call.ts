@@ -4,9 +4,10 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SimContext } from './context.js';
-import { SimError, type ErrorKind, type ErrorResponse } from './errors.js';
-import { errorKindOfFault, type FaultKind, type FaultProbe } from './faults.js';
+import type { SimContext } from './context';
+import { SimError, type ErrorKind, type ErrorResponse } from './errors';
+import { errorKindOfFault, type FaultKind, type FaultProbe } from './faults';
+import type { IdFactory } from './hash';
 
 export type ProtocolName = 'openai' | 'anthropic' | 'bedrock';
 
@@ -15,7 +16,7 @@ export interface Protocol {
   name: ProtocolName;
   /** Header that carries the request id (`x-request-id`, `request-id`, `x-amzn-RequestId`). */
   requestIdHeader: string;
-  requestIdPrefix: string;
+  newRequestId(ids: IdFactory): string;
   /** Throws a SimError when the request's credentials are missing or refused. */
   authenticate(call: SimCall, body: Buffer): void;
   renderError(error: SimError, requestId: string): ErrorResponse;
@@ -35,6 +36,8 @@ export interface StreamAnswer {
   malformedFrame: string | Buffer;
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -53,7 +56,12 @@ export class SimCall {
     readonly params: readonly string[],
     readonly query: URLSearchParams,
   ) {
-    this.requestId = ctx.ids.next(protocol.requestIdPrefix, 24);
+    this.requestId = protocol.newRequestId(ctx.ids);
+  }
+
+  /** Checks credentials with the protocol's rules; `body` is needed for request signing (SigV4). */
+  authenticate(body: Buffer = EMPTY_BODY): void {
+    this.protocol.authenticate(this, body);
   }
 
   header(name: string): string | undefined {

@@ -1,10 +1,13 @@
-/** Shared state of one running sim: options, clock, faults, statistics and caches. */
+/** Shared state of one running sim: options, clock, faults, statistics, caches, files and batches. */
 
 import type { ServerResponse } from 'node:http';
-import { FaultRegistry } from './faults.js';
-import { IdFactory } from './hash.js';
-import type { ResolvedSimOptions } from './options.js';
-import { BreakpointCache, TokenPrefixCache } from './prompt-cache.js';
+import { AnthropicBatchStore } from './anthropic/batches';
+import { FaultRegistry } from './faults';
+import { IdFactory } from './hash';
+import type { ResolvedSimOptions } from './options';
+import { OpenAIBatchStore } from './openai/batches';
+import { FileStore } from './openai/files';
+import { BreakpointCache, TokenPrefixCache } from './prompt-cache';
 
 export interface SimStats {
   /** Requests received on provider routes (control routes under `/_sim/` are not counted). */
@@ -51,6 +54,9 @@ export class SimContext {
   readonly openaiPromptCache: TokenPrefixCache;
   readonly anthropicPromptCache: BreakpointCache;
   readonly bedrockPromptCache: BreakpointCache;
+  readonly files = new FileStore();
+  readonly openaiBatches = new OpenAIBatchStore();
+  readonly anthropicBatches = new AnthropicBatchStore();
   /** Responses held open by the `timeout` fault, released when the sim closes. */
   readonly heldResponses = new Set<ServerResponse>();
 
@@ -76,5 +82,8 @@ export class SimContext {
     this.openaiPromptCache.clear();
     this.anthropicPromptCache.clear();
     this.bedrockPromptCache.clear();
+    this.files.clear();
+    this.openaiBatches.clear();
+    this.anthropicBatches.clear();
   }
 }

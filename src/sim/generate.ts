@@ -5,9 +5,9 @@
  * their wire format.
  */
 
-import { Rng, hash53, randomChars } from './hash.js';
-import { isObject, isString, type JsonObject } from './json.js';
-import { countTokens, truncateToTokens } from './tokenizer.js';
+import { Rng, hash53, randomChars } from './hash';
+import { isObject, isString, type JsonObject } from './json';
+import { countTokens, truncateToTokens } from './tokenizer';
 
 /** Words of at most 8 letters, so each one is exactly one token under the sim's tokenizer. */
 const VOCABULARY = [
