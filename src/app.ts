@@ -3,6 +3,7 @@ import { adminCatalogRoutes } from '../routes/admin/catalog';
 import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
 import { anthropicRoutes } from '../routes/anthropic';
+import { bedrockRoutes } from '../routes/bedrock';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
 import type { Deps } from './deps';
@@ -47,6 +48,7 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
   app.route('/', opsRoutes);
   app.route('/', openaiRoutes);
   app.route('/', anthropicRoutes);
+  app.route('/', bedrockRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);
   app.route('/admin/usage', adminUsageRoutes);

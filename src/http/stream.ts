@@ -3,17 +3,28 @@ import { SluiceError } from '../errors';
 /** How a front door writes a stream in its own wire format. */
 export interface StreamFormat<T> {
   /** The bytes for one item; empty to send nothing for it. */
-  render(item: T): Uint8Array | string;
+  render(item: T): Chunk;
   /** The protocol's ending, once the source is exhausted. */
-  end(): Uint8Array | string;
+  end(): Chunk;
   /** An error after the status line is out: the protocol's in-stream error event. */
   error(error: SluiceError): Uint8Array | string;
 }
 
+type Chunk = Uint8Array | string | readonly Uint8Array[];
+
 const encoder = new TextEncoder();
 
-function bytes(value: Uint8Array | string): Uint8Array {
-  return typeof value === 'string' ? encoder.encode(value) : value;
+function bytes(value: Chunk): Uint8Array {
+  if (typeof value === 'string') return encoder.encode(value);
+  if (value instanceof Uint8Array) return value;
+  if (value.length === 1) return value[0]!;
+  const joined = new Uint8Array(value.reduce((n, part) => n + part.byteLength, 0));
+  let offset = 0;
+  for (const part of value) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  return joined;
 }
 
 /**
