@@ -37,6 +37,11 @@ export function breakpointAt(extras: ChatExtras | undefined, message: number, pa
   return extras?.cacheBreakpoints?.find((b) => 'message' in b && b.message === message && (b.part === undefined ? lastPart : b.part === part));
 }
 
+/** A breakpoint on message `message` as a whole (after its last block, tool calls included). */
+export function wholeMessageBreakpoint(extras: ChatExtras | undefined, message: number): CacheBreakpoint | undefined {
+  return extras?.cacheBreakpoints?.find((b) => 'message' in b && b.message === message && b.part === undefined);
+}
+
 /** Any breakpoint the caller set inside message `message`. */
 export function breakpointIn(extras: ChatExtras | undefined, message: number): CacheBreakpoint | undefined {
   return extras?.cacheBreakpoints?.find((b) => 'message' in b && b.message === message);

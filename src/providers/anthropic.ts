@@ -1,5 +1,6 @@
 import type { ServiceTier } from '../catalog/types';
 import { contentText, jsonInstruction, parseToolArguments, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
+import { breakpointAt, breakpointIn, budgetForEffort, toolsBreakpoint, wholeMessageBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
 import { toOpenAIUsage, type Usage } from '../gateway/usage';
 import { SluiceError } from '../errors';
 import { SseParser } from './sse';
@@ -107,7 +108,19 @@ function pushTurn(messages: AnthropicMessage[], role: AnthropicMessage['role'], 
   else messages.push({ role, content: blocks });
 }
 
-export function toAnthropicMessages(request: ChatRequest): { system: AnthropicBlock[]; messages: AnthropicMessage[] } {
+function cacheControl(breakpoint: CacheBreakpoint): Record<string, unknown> {
+  return { type: 'ephemeral', ...(breakpoint.ttl === '1h' ? { ttl: '1h' } : {}) };
+}
+
+/** Puts cache_control on the blocks of canonical message `index` where the caller set breakpoints. */
+function markBreakpoints(blocks: AnthropicBlock[], extras: ChatExtras | undefined, index: number, endsMessage: boolean): void {
+  blocks.forEach((block, j) => {
+    const breakpoint = breakpointAt(extras, index, j, endsMessage && j === blocks.length - 1);
+    if (breakpoint) block.cache_control = cacheControl(breakpoint);
+  });
+}
+
+export function toAnthropicMessages(request: ChatRequest, extras?: ChatExtras): { system: AnthropicBlock[]; messages: AnthropicMessage[] } {
   const system: AnthropicBlock[] = [];
   const messages: AnthropicMessage[] = [];
   request.messages.forEach((message, i) => {
@@ -116,15 +129,21 @@ export function toAnthropicMessages(request: ChatRequest): { system: AnthropicBl
       case 'system':
       case 'developer': {
         const text = contentText(message.content);
-        if (text) system.push({ type: 'text', text });
+        const breakpoint = breakpointIn(extras, i);
+        if (text) system.push({ type: 'text', text, ...(breakpoint ? { cache_control: cacheControl(breakpoint) } : {}) });
         break;
       }
-      case 'user':
-        pushTurn(messages, 'user', contentBlocks(message.content, param));
+      case 'user': {
+        const blocks = contentBlocks(message.content, param);
+        markBreakpoints(blocks, extras, i, true);
+        pushTurn(messages, 'user', blocks);
         break;
+      }
       case 'assistant': {
         const blocks = contentBlocks(message.content ?? null, param);
-        (message.tool_calls ?? []).forEach((call, j) => {
+        const calls = message.tool_calls ?? [];
+        markBreakpoints(blocks, extras, i, calls.length === 0);
+        calls.forEach((call, j) => {
           blocks.push({
             type: 'tool_use',
             id: call.id,
@@ -132,12 +151,18 @@ export function toAnthropicMessages(request: ChatRequest): { system: AnthropicBl
             input: parseToolArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
           });
         });
+        const whole = calls.length > 0 ? wholeMessageBreakpoint(extras, i) : undefined;
+        const last = blocks[blocks.length - 1];
+        if (whole && last) last.cache_control = cacheControl(whole);
         pushTurn(messages, 'assistant', blocks);
         break;
       }
-      case 'tool':
-        pushTurn(messages, 'user', [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: contentText(message.content) }]);
+      case 'tool': {
+        const blocks: AnthropicBlock[] = [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: contentText(message.content) }];
+        markBreakpoints(blocks, extras, i, true);
+        pushTurn(messages, 'user', blocks);
         break;
+      }
       case 'function':
         throw invalid('the deprecated "function" role is not supported for Anthropic models; use tools', `messages[${i}].role`);
     }
@@ -165,7 +190,7 @@ export function toAnthropicBody(target: ChatTarget): Record<string, unknown> {
   const { request, model } = target;
   if ((request.n ?? 1) > 1) throw invalid('Anthropic models return one choice per request; n must be 1', 'n');
   if (request.logprobs) throw invalid('Anthropic models do not return logprobs', 'logprobs');
-  const { system, messages } = toAnthropicMessages(request);
+  const { system, messages } = toAnthropicMessages(request, target.extras);
   const instruction = jsonInstruction(request);
   if (instruction) system.push({ type: 'text', text: instruction });
 
@@ -186,6 +211,15 @@ export function toAnthropicBody(target: ChatTarget): Record<string, unknown> {
       ...(tool.function.description ? { description: tool.function.description } : {}),
       input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
     }));
+    const breakpoint = toolsBreakpoint(target.extras);
+    const last = (body.tools as AnthropicBlock[]).at(-1);
+    if (breakpoint && last) last.cache_control = cacheControl(breakpoint);
+  }
+  if (target.extras?.topK !== undefined) body.top_k = target.extras.topK;
+  // Thinking as an Anthropic or Bedrock caller asked for it (OpenAI's reasoning_effort stays OpenAI's).
+  const thinking = target.extras?.thinking;
+  if (thinking && model.capabilities.reasoning) {
+    body.thinking = { type: 'enabled', budget_tokens: thinking.budgetTokens ?? budgetForEffort(thinking.effort ?? 'medium') };
   }
   const choice = toolChoice(request);
   if (choice && request.tools?.length) body.tool_choice = choice;

@@ -2,7 +2,7 @@ import type { CatalogModel } from '../catalog/catalog';
 import type { ServiceTier } from '../catalog/types';
 import { SluiceError } from '../errors';
 import { contentText, jsonInstruction, parseToolArguments, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
-import { breakpointAt, breakpointIn, budgetForEffort, effortForBudget, toolsBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
+import { breakpointAt, breakpointIn, budgetForEffort, effortForBudget, toolsBreakpoint, wholeMessageBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
 import { toOpenAIUsage, type Usage } from '../gateway/usage';
 import { EventStreamDecoder, type EventStreamMessage } from './eventstream';
 import { UpstreamStreamError } from './stream-error';
@@ -178,7 +178,7 @@ class ConverseBuilder {
           blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`) } });
         });
         // A breakpoint on the message as a whole (no part) goes after its tool calls.
-        const breakpoint = calls.length > 0 ? breakpointAt(this.extras, index, -1, true) : undefined;
+        const breakpoint = calls.length > 0 ? wholeMessageBreakpoint(this.extras, index) : undefined;
         if (breakpoint) blocks.push(cachePoint(breakpoint));
         this.push('assistant', blocks);
         break;
@@ -222,9 +222,10 @@ function isNova(model: CatalogModel): boolean {
 
 /** Model-specific request fields: thinking and top_k, in each model family's own words. */
 function additionalFields(target: ChatTarget): Record<string, unknown> | undefined {
-  const { model, request, extras } = target;
+  const { model, extras } = target;
   const fields: Record<string, unknown> = {};
-  const asked = extras?.thinking ?? (request.reasoning_effort && request.reasoning_effort !== 'none' ? { effort: effortOf(request.reasoning_effort) } : undefined);
+  // Thinking as an Anthropic or Bedrock caller asked for it (OpenAI's reasoning_effort stays OpenAI's).
+  const asked = extras?.thinking;
   if (asked && model.capabilities.reasoning) {
     if (isClaude(model)) fields.thinking = { type: 'enabled', budget_tokens: asked.budgetTokens ?? budgetForEffort(asked.effort ?? 'medium') };
     else if (isNova(model)) fields.reasoningConfig = { type: 'enabled', maxReasoningEffort: asked.effort ?? effortForBudget(asked.budgetTokens ?? 0) };
@@ -234,10 +235,6 @@ function additionalFields(target: ChatTarget): Record<string, unknown> | undefin
     else if (isNova(model)) fields.inferenceConfig = { topK: extras.topK };
   }
   return Object.keys(fields).length > 0 ? fields : undefined;
-}
-
-function effortOf(effort: NonNullable<ChatRequest['reasoning_effort']>): 'low' | 'medium' | 'high' {
-  return effort === 'minimal' || effort === 'low' ? 'low' : effort === 'medium' ? 'medium' : 'high';
 }
 
 /** The Converse body for a canonical request (the model id goes in the URL). */

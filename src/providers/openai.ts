@@ -1,5 +1,6 @@
 import type { ServiceTier } from '../catalog/types';
 import type { ChatCompletion, ChatCompletionChunk, OpenAIUsage } from '../gateway/chat';
+import { effortForBudget } from '../gateway/extras';
 import type { Usage } from '../gateway/usage';
 import { SluiceError } from '../errors';
 import { SseParser } from './sse';
@@ -115,6 +116,11 @@ export const openaiAdapter: ProviderAdapter = {
   buildChatRequest(target, config) {
     const { apiKey, baseUrl, organization } = config.providers.openai;
     const body: Record<string, unknown> = { ...target.request, model: target.model.upstream_id };
+    // An Anthropic or Bedrock caller's thinking, for OpenAI's reasoning models.
+    const thinking = target.extras?.thinking;
+    if (thinking && body.reasoning_effort == null && target.model.capabilities.reasoning) {
+      body.reasoning_effort = thinking.effort ?? effortForBudget(thinking.budgetTokens ?? 0);
+    }
     const tier = serviceTierField(target);
     if (tier == null) delete body.service_tier;
     else body.service_tier = tier;
