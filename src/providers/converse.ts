@@ -275,7 +275,8 @@ export function toConverseBody(target: ChatTarget): Record<string, unknown> {
         ...(tool.function.strict != null ? { strict: tool.function.strict } : {}),
       },
     }));
-    const breakpoint = model.capabilities.prompt_caching ? toolsBreakpoint(extras) : undefined;
+    // Of Bedrock's models only Claude caches the tool list (Nova caches system and messages).
+    const breakpoint = model.capabilities.prompt_caching && isClaude(model) ? toolsBreakpoint(extras) : undefined;
     if (breakpoint) tools.push(cachePoint(breakpoint));
     const choice = toolChoice(request);
     body.toolConfig = { tools, ...(choice ? { toolChoice: choice } : {}) };
