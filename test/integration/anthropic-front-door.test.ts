@@ -312,3 +312,42 @@ describe('errors come back in Anthropic’s shape', () => {
     expect(events.at(-1)).toMatchObject({ surface: 'anthropic', status: 'error', stream: true });
   });
 });
+
+describe('a translated stream that fails after it started', () => {
+  it('ends with an error event the SDK raises, after the text already sent', async () => {
+    const slow = await startHarness({ sim: { perTokenMs: 3, outputTokens: { min: 80, max: 80 } } });
+    try {
+      const c = anthropicClient(slow, (await slow.createKey({ name: 'slow' })).key);
+      let text = '';
+      const stream = c.messages.stream({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'A long story [[sim:fault=stream-error]]' }] });
+      stream.on('text', (delta) => (text += delta));
+      const error = await stream.finalMessage().catch((e: unknown) => e);
+      expect(text.length).toBeGreaterThan(0);
+      expect(error).toBeInstanceOf(Anthropic.APIError);
+      expect((error as Error).message).toContain('api_error');
+      expect((await slow.eventsWhen(1)).at(-1)).toMatchObject({ status: 'error', stream: true, http_status: 502 });
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a caller who leaves a pass-through stream leaves one aborted row with counted tokens', async () => {
+    const slow = await startHarness({ sim: { perTokenMs: 10, outputTokens: { min: 200, max: 200 } } });
+    try {
+      const c = anthropicClient(slow, (await slow.createKey({ name: 'leaver' })).key);
+      const stream = c.messages.stream({ model: 'claude-haiku-5-5', max_tokens: 400, messages: [{ role: 'user', content: 'A long answer please' }] });
+      let deltas = 0;
+      stream.on('text', () => {
+        if (++deltas === 5) stream.abort();
+      });
+      await stream.finalMessage().catch(() => undefined);
+      const [event] = await slow.eventsWhen(1);
+      expect(event).toMatchObject({ surface: 'anthropic', provider: 'anthropic', status: 'aborted', stream: true, usage_estimated: true });
+      expect(event!.output_tokens).toBeGreaterThanOrEqual(5);
+      expect(event!.output_tokens).toBeLessThan(200);
+      expect(event!.input_tokens).toBeGreaterThan(0);
+    } finally {
+      await slow.close();
+    }
+  });
+});

@@ -66,10 +66,10 @@ describe('AWS event-stream framing', () => {
   it('refuses a frame whose checksums do not match', () => {
     const frame = encodeEvent('messageStart', { role: 'assistant' });
     const corruptPayload = frame.slice();
-    corruptPayload[corruptPayload.length - 6] ^= 0xff;
+    corruptPayload[corruptPayload.length - 6] = corruptPayload.at(-6)! ^ 0xff;
     expect(() => new EventStreamDecoder().push(corruptPayload)).toThrow(EventStreamError);
     const corruptPrelude = frame.slice();
-    corruptPrelude[2] ^= 0x01;
+    corruptPrelude[2] = corruptPrelude[2]! ^ 0x01;
     expect(() => new EventStreamDecoder().push(corruptPrelude)).toThrow(/prelude checksum/);
   });
 });
