@@ -4,6 +4,7 @@ import { handleChat, type ChatOutcome, type PassthroughOutcome } from '../src/ga
 import { parseHints } from '../src/gateway/hints';
 import { requireKey } from '../src/http/auth';
 import { readJson } from '../src/http/body';
+import { callerSignal } from '../src/http/raw';
 import { renderError } from '../src/http/errors';
 import { speaks } from '../src/http/protocol';
 import { pullStream } from '../src/http/stream';
@@ -66,30 +67,30 @@ export const anthropicRoutes = new Hono<AppEnv>()
     const body = await readJson(c, MessagesRequest);
     const hints = parseHints((name) => c.req.header(name));
     const { request, extras, untranslatable } = toCanonical(body);
-    const outcome = await handleChat(c.var.services, {
-      requestId: c.var.requestId,
+    const outcome = await handleChat(c.get('services'), {
+      requestId: c.get('requestId'),
       surface: 'anthropic',
-      principal: c.var.principal,
+      principal: c.get('principal'),
       request,
       stream: body.stream === true,
       hints,
-      receivedAt: c.var.services.deps.clock.now(),
-      startedHr: c.var.startedHr,
-      signal: c.req.raw.signal,
+      receivedAt: c.get('services').deps.clock.now(),
+      startedHr: c.get('startedHr'),
+      signal: callerSignal(c),
       native: nativeRequest(c, body, untranslatable),
       extras,
     });
-    return respond(outcome, `msg_${c.var.requestId.slice(4)}`);
+    return respond(outcome, `msg_${c.get('requestId').slice(4)}`);
   })
   .post('/v1/messages/count_tokens', speaks('anthropic'), requireKey, async (c) => {
     const body = await readJson(c, CountTokensRequest);
     const { request, untranslatable } = toCanonical(body);
-    const counted = await countTokens(c.var.services, {
-      principal: c.var.principal,
+    const counted = await countTokens(c.get('services'), {
+      principal: c.get('principal'),
       request,
       native: nativeRequest(c, body, untranslatable),
       hints: parseHints((name) => c.req.header(name)),
-      signal: c.req.raw.signal,
+      signal: callerSignal(c),
     });
     return c.json({ input_tokens: counted.inputTokens }, 200, counted.headers);
   });

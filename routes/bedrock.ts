@@ -5,6 +5,7 @@ import { handleChat, type ChatOutcome, type PassthroughOutcome } from '../src/ga
 import { parseHints, type RequestHints } from '../src/gateway/hints';
 import { requireKey } from '../src/http/auth';
 import { readJson } from '../src/http/body';
+import { callerSignal } from '../src/http/raw';
 import { speaks } from '../src/http/protocol';
 import { pullStream } from '../src/http/stream';
 import type { AppEnv } from '../src/http/types';
@@ -26,7 +27,7 @@ const bearerOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 function latencyMs(c: Context<AppEnv>): number {
-  return Math.round(performance.now() - c.var.startedHr);
+  return Math.round(performance.now() - c.get('startedHr'));
 }
 
 /** Converse's requestMetadata is the caller's own labels: recorded as detail tags, under the header's. */
@@ -36,7 +37,7 @@ function hintsWithTags(c: Context<AppEnv>, tags: Record<string, string>): Reques
 }
 
 function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome): Response {
-  const headers = { ...outcome.headers, 'x-amzn-requestid': c.var.requestId };
+  const headers = { ...outcome.headers, 'x-amzn-requestid': c.get('requestId') };
   switch (outcome.kind) {
     case 'native-completion':
       return new Response(outcome.body, { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
@@ -59,18 +60,18 @@ function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome):
 
 async function converse(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const body = await readJson(c, ConverseRequest);
-  const model = catalogNameForModelId(c.var.services.catalog.current, c.req.param('modelId') ?? '');
+  const model = catalogNameForModelId(c.get('services').catalog.current, c.req.param('modelId') ?? '');
   const { request, extras, untranslatable, tags } = toCanonical(model, body, stream);
-  const outcome = await handleChat(c.var.services, {
-    requestId: c.var.requestId,
+  const outcome = await handleChat(c.get('services'), {
+    requestId: c.get('requestId'),
     surface: 'bedrock',
-    principal: c.var.principal,
+    principal: c.get('principal'),
     request,
     stream,
     hints: hintsWithTags(c, tags),
-    receivedAt: c.var.services.deps.clock.now(),
-    startedHr: c.var.startedHr,
-    signal: c.req.raw.signal,
+    receivedAt: c.get('services').deps.clock.now(),
+    startedHr: c.get('startedHr'),
+    signal: callerSignal(c),
     native: { protocol: 'bedrock', body, headers: {}, untranslatable },
     extras,
   });
@@ -88,14 +89,14 @@ export const bedrockRoutes = new Hono<AppEnv>()
   .post('/model/:modelId/converse-stream', (c) => converse(c, true))
   .post('/model/:modelId/count-tokens', async (c) => {
     const body = await readJson(c, CountTokensRequest);
-    const model = catalogNameForModelId(c.var.services.catalog.current, c.req.param('modelId'));
+    const model = catalogNameForModelId(c.get('services').catalog.current, c.req.param('modelId'));
     const { request, untranslatable, tags } = toCanonical(model, body.input.converse, false);
-    const counted = await countTokens(c.var.services, {
-      principal: c.var.principal,
+    const counted = await countTokens(c.get('services'), {
+      principal: c.get('principal'),
       request,
       native: { protocol: 'bedrock', body, headers: {}, untranslatable },
       hints: hintsWithTags(c, tags),
-      signal: c.req.raw.signal,
+      signal: callerSignal(c),
     });
-    return c.json({ inputTokens: counted.inputTokens }, 200, { ...counted.headers, 'x-amzn-requestid': c.var.requestId });
+    return c.json({ inputTokens: counted.inputTokens }, 200, { ...counted.headers, 'x-amzn-requestid': c.get('requestId') });
   });

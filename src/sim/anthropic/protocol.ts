@@ -68,7 +68,6 @@ function authenticateAnthropic(call: SimCall): void {
 }
 
 export const anthropicProtocol: Protocol = {
-  name: 'anthropic',
   requestIdHeader: 'request-id',
   newRequestId: (ids) => ids.next('req_011', 21),
   authenticate: authenticateAnthropic,

@@ -90,7 +90,6 @@ function authenticateBedrock(call: SimCall, body: Buffer): void {
 }
 
 export const bedrockProtocol: Protocol = {
-  name: 'bedrock',
   requestIdHeader: 'x-amzn-RequestId',
   newRequestId: (ids) => ids.uuid(),
   authenticate: authenticateBedrock,

@@ -103,7 +103,6 @@ export function openAIKey(call: SimCall): string {
 }
 
 export const openAIProtocol: Protocol = {
-  name: 'openai',
   requestIdHeader: 'x-request-id',
   newRequestId: (ids) => ids.next('req_', 32, 'hex'),
   authenticate: authenticateOpenAI,
