@@ -46,7 +46,7 @@ function respond(outcome: ChatOutcome | PassthroughOutcome, messageId: string): 
       return new Response(JSON.stringify(message), { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
     }
     case 'stream': {
-      const writer = new MessagesEventWriter(messageId, '');
+      const writer = new MessagesEventWriter(messageId);
       const body = pullStream(outcome.chunks, {
         render: (chunk) => writer.chunk(chunk),
         end: () => writer.finish(outcome.usage()),

@@ -62,5 +62,16 @@ export async function countTokens(services: Services, call: CountTokensCall): Pr
   }
   const body = await response.text();
   if (response.status < 200 || response.status >= 300) throw errorForFailure(adapter.id, adapter.parseError(response.status, body, response.headers));
-  return { inputTokens: counter.readCount(body), source: 'upstream', headers: { ...headers, 'x-sluice-token-count': 'upstream' } };
+  return { inputTokens: readCount(body, counter.countField, adapter.id), source: 'upstream', headers: { ...headers, 'x-sluice-token-count': 'upstream' } };
+}
+
+function readCount(body: string, field: string, provider: string): number {
+  let count: unknown;
+  try {
+    count = (JSON.parse(body) as Record<string, unknown>)[field];
+  } catch {
+    // Not JSON: reported below.
+  }
+  if (typeof count !== 'number') throw new SluiceError('upstream_error', `The ${provider} upstream answered a token count without a numeric ${field}.`);
+  return count;
 }

@@ -6,6 +6,7 @@ import { SluiceError } from '../errors';
 import { SseParser } from './sse';
 import type { Config } from '../config';
 import { UpstreamStreamError } from './stream-error';
+import { parseUpstreamJson } from './json';
 import { StreamTap } from './stream-tap';
 import type { UpstreamRequest } from './transport';
 import type { ChatTarget, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from './types';
@@ -382,12 +383,7 @@ function messagesRequest(target: ChatTarget, config: Config, body: Record<string
 }
 
 function parseMessage(body: string): AnthropicResponse {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw malformed('a body that is not JSON');
-  }
+  const parsed = parseUpstreamJson(body, malformed);
   if (!isAnthropicResponse(parsed)) throw malformed('an answer without content or usage');
   return parsed;
 }
@@ -413,16 +409,7 @@ const anthropicPassthrough: PassthroughAdapter = {
     buildRequest(target, native, config) {
       return messagesRequest(target, config, { ...native.body, model: target.model.upstream_id }, native.headers, '/v1/messages/count_tokens');
     },
-    readCount(body) {
-      let parsed: { input_tokens?: unknown };
-      try {
-        parsed = JSON.parse(body) as { input_tokens?: unknown };
-      } catch {
-        throw malformed('a token count that is not JSON');
-      }
-      if (typeof parsed.input_tokens !== 'number') throw malformed('a token count without input_tokens');
-      return parsed.input_tokens;
-    },
+    countField: 'input_tokens',
   },
 };
 

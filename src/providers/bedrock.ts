@@ -91,16 +91,7 @@ const bedrockPassthrough: PassthroughAdapter = {
     buildRequest(target, native, config) {
       return runtimeRequest(target, config, 'count-tokens', native.body);
     },
-    readCount(body) {
-      let parsed: { inputTokens?: unknown };
-      try {
-        parsed = JSON.parse(body) as { inputTokens?: unknown };
-      } catch {
-        throw malformed('a token count that is not JSON');
-      }
-      if (typeof parsed.inputTokens !== 'number') throw malformed('a token count without inputTokens');
-      return parsed.inputTokens;
-    },
+    countField: 'inputTokens',
   },
 };
 

@@ -5,6 +5,7 @@ import { contentText, jsonInstruction, parseToolArguments, type ChatCompletion, 
 import { breakpointAt, breakpointIn, budgetForEffort, effortForBudget, toolsBreakpoint, wholeMessageBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
 import { toOpenAIUsage, type Usage } from '../gateway/usage';
 import { EventStreamDecoder, type EventStreamMessage } from './eventstream';
+import { parseUpstreamJson } from './json';
 import { UpstreamStreamError } from './stream-error';
 import type { ChatTarget, StreamDecoder, UpstreamFailure } from './types';
 
@@ -295,13 +296,7 @@ interface ConverseResponse {
 }
 
 export function parseConverseResponse(body: string, malformed: (what: string) => SluiceError): ConverseResponse & { usage: ConverseUsage } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw malformed('a body that is not JSON');
-  }
-  const response = parsed as ConverseResponse;
+  const response = parseUpstreamJson(body, malformed) as ConverseResponse;
   if (typeof response !== 'object' || response === null || typeof response.usage !== 'object' || response.usage === null) {
     throw malformed('an answer without usage');
   }

@@ -203,21 +203,17 @@ export class EventStreamDecoder {
   }
 }
 
-/**
- * A Bedrock stream event: `:message-type: event` with the event name in `:event-type` and the
- * event's members as the JSON payload.
- */
+/** A message with a JSON payload, named by its `:event-type` or `:exception-type` header. */
+function jsonMessage(kind: 'event' | 'exception', name: string, body: unknown): Uint8Array {
+  return encodeEventStreamMessage({ [`:${kind}-type`]: name, ':content-type': 'application/json', ':message-type': kind }, utf8.encode(JSON.stringify(body)));
+}
+
+/** A Bedrock stream event: `:message-type: event`, the event's members as the JSON payload. */
 export function encodeEvent(eventType: string, body: unknown): Uint8Array {
-  return encodeEventStreamMessage(
-    { ':event-type': eventType, ':content-type': 'application/json', ':message-type': 'event' },
-    utf8.encode(JSON.stringify(body)),
-  );
+  return jsonMessage('event', eventType, body);
 }
 
 /** A modeled in-stream exception (`throttlingException`, ...), as Bedrock reports errors after the 200. */
 export function encodeException(exceptionType: string, message: string): Uint8Array {
-  return encodeEventStreamMessage(
-    { ':exception-type': exceptionType, ':content-type': 'application/json', ':message-type': 'exception' },
-    utf8.encode(JSON.stringify({ message })),
-  );
+  return jsonMessage('exception', exceptionType, { message });
 }

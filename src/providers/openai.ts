@@ -3,6 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk, OpenAIUsage } from '../gatewa
 import { effortForBudget } from '../gateway/extras';
 import type { Usage } from '../gateway/usage';
 import { SluiceError } from '../errors';
+import { parseUpstreamJson } from './json';
 import { SseParser } from './sse';
 import { UpstreamStreamError } from './stream-error';
 import type { ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from './types';
@@ -147,12 +148,7 @@ export const openaiAdapter: ProviderAdapter = {
   },
 
   parseChatResponse(body) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw malformed('a body that is not JSON');
-    }
+    const parsed = parseUpstreamJson(body, malformed);
     if (!isCompletion(parsed)) throw malformed('a body without choices');
     if (!isUsage(parsed.usage)) throw malformed('an answer without usage');
     return {

@@ -104,7 +104,7 @@ export interface PassthroughAdapter {
   /** The upstream's own token counter for a native count-tokens body, where it has one. */
   readonly countTokens?: {
     buildRequest(target: ChatTarget, native: NativeRequest, config: Config): UpstreamRequest | Promise<UpstreamRequest>;
-    /** The input token count from a 2xx answer. */
-    readCount(body: string): number;
+    /** The field of the 2xx JSON answer that holds the count (`input_tokens`, `inputTokens`). */
+    countField: string;
   };
 }

@@ -179,7 +179,7 @@ describe('canonical answers → Anthropic Messages', () => {
   });
 
   it('streams the exact Messages event sequence, with a ping after the first block starts', () => {
-    const writer = new MessagesEventWriter('msg_1', '');
+    const writer = new MessagesEventWriter('msg_1');
     const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 0, model: 'gpt-4o-mini' };
     const chunks: ChatCompletionChunk[] = [
       { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },

@@ -1,23 +1,15 @@
 import type { ChatCompletion, ChatCompletionChunk } from '../../gateway/chat';
 import type { Usage } from '../../gateway/usage';
-import { usageFromOpenAI } from '../../providers/openai';
 import { sseEventText } from '../../providers/sse';
+import { answerBlocks, ContentBlockSequencer, stopReasonFor, type BlockEvent } from '../content-blocks';
 
 /**
  * Canonical answers rendered as Anthropic Messages answers, for Anthropic callers served by an
  * upstream that does not speak Messages (a pass-through needs none of this).
  */
 
-const STOP_REASONS: Record<string, string> = {
-  stop: 'end_turn',
-  length: 'max_tokens',
-  tool_calls: 'tool_use',
-  function_call: 'tool_use',
-  content_filter: 'refusal',
-};
-
 function stopReason(finishReason: string | null | undefined): string {
-  return (finishReason && STOP_REASONS[finishReason]) ?? 'end_turn';
+  return stopReasonFor(finishReason, 'refusal');
 }
 
 /** The ledger's usage in Anthropic's shape, where input_tokens excludes cache reads and writes alike. */
@@ -34,37 +26,21 @@ export function anthropicUsage(usage: Usage): Record<string, unknown> {
   };
 }
 
-/** Tool arguments as a tool_use input object (Anthropic requires an object; a model's broken JSON becomes {}). */
-function toolInput(args: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(args === '' ? '{}' : args);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
 export function messageFromCompletion(completion: ChatCompletion, usage: Usage, id: string): Record<string, unknown> {
-  const choice = completion.choices[0];
-  const message = choice?.message;
-  const content: Array<Record<string, unknown>> = [];
-  const text = (message?.content ?? '') || (message?.refusal ?? '');
-  const toolCalls = message?.tool_calls ?? [];
-  if (text !== '' || toolCalls.length === 0) content.push({ type: 'text', text });
-  for (const call of toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments) });
+  const content = answerBlocks(completion).map((block) =>
+    block.kind === 'text' ? { type: 'text', text: block.text } : { type: 'tool_use', id: block.id, name: block.name, input: block.input },
+  );
   return {
     id,
     type: 'message',
     role: 'assistant',
     model: completion.model,
     content,
-    stop_reason: stopReason(choice?.finish_reason),
+    stop_reason: stopReason(completion.choices[0]?.finish_reason),
     stop_sequence: null,
     usage: anthropicUsage(usage),
   };
 }
-
-type OpenBlock = { kind: 'text' } | { kind: 'tool'; toolIndex: number };
 
 /**
  * Turns canonical chunks into the Messages event sequence: message_start, then per content block
@@ -72,94 +48,73 @@ type OpenBlock = { kind: 'text' } | { kind: 'tool'; toolIndex: number };
  * message_delta with the final usage, message_stop.
  */
 export class MessagesEventWriter {
-  private started = false;
-  private block: OpenBlock | undefined;
-  private blockIndex = -1;
+  private readonly blocks = new ContentBlockSequencer();
   private pinged = false;
-  private finishReason: string | null = null;
-  private chunkUsage: Usage | undefined;
 
-  constructor(
-    private readonly id: string,
-    private model: string,
-  ) {}
+  constructor(private readonly id: string) {}
 
   /** The events for one canonical chunk, as one SSE text. */
   chunk(chunk: ChatCompletionChunk): string {
-    let out = this.start(chunk.model);
-    if (chunk.usage) this.chunkUsage = usageFromOpenAI(chunk.usage);
-    const choice = chunk.choices[0];
-    if (!choice) return out;
-    const delta = choice.delta;
-    const text = (delta.content ?? '') + (delta.refusal ?? '');
-    if (text !== '') {
-      if (this.block?.kind !== 'text') out += this.open({ kind: 'text' }, { type: 'text', text: '' });
-      out += this.event('content_block_delta', { type: 'content_block_delta', index: this.blockIndex, delta: { type: 'text_delta', text } });
-    }
-    for (const call of delta.tool_calls ?? []) {
-      const current = this.block?.kind === 'tool' ? this.block.toolIndex : undefined;
-      if (current !== call.index) {
-        out += this.open({ kind: 'tool', toolIndex: call.index }, { type: 'tool_use', id: call.id ?? '', name: call.function?.name ?? '', input: {} });
-      }
-      const partial = call.function?.arguments;
-      if (partial) out += this.event('content_block_delta', { type: 'content_block_delta', index: this.blockIndex, delta: { type: 'input_json_delta', partial_json: partial } });
-    }
-    if (choice.finish_reason) this.finishReason = choice.finish_reason;
-    return out;
+    return this.render(this.blocks.chunk(chunk));
   }
 
   /** The closing events; `usage` is the upstream's exact usage when the pipeline has it. */
   finish(usage: Usage | undefined): string {
-    let out = this.start(this.model) + this.close();
-    const final = usage ?? this.chunkUsage;
-    out += this.event('message_delta', {
-      type: 'message_delta',
-      delta: { stop_reason: stopReason(this.finishReason), stop_sequence: null },
-      usage: final ? anthropicUsage(final) : { output_tokens: 0 },
-    });
-    out += this.event('message_stop', { type: 'message_stop' });
-    return out;
+    return this.render(this.blocks.finish(usage));
   }
 
-  private start(model: string): string {
-    if (this.started) return '';
-    this.started = true;
-    this.model = model || this.model;
-    return this.event('message_start', {
-      type: 'message_start',
-      message: {
-        id: this.id,
-        type: 'message',
-        role: 'assistant',
-        model: this.model,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        // The upstream reports usage at the end; message_delta carries the whole count.
-        usage: { input_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 0 },
-      },
-    });
-  }
-
-  private open(block: OpenBlock, contentBlock: Record<string, unknown>): string {
-    let out = this.close();
-    this.block = block;
-    this.blockIndex++;
-    out += this.event('content_block_start', { type: 'content_block_start', index: this.blockIndex, content_block: contentBlock });
-    if (!this.pinged) {
-      this.pinged = true;
-      out += this.event('ping', { type: 'ping' });
+  private render(events: BlockEvent[]): string {
+    let out = '';
+    const emit = (data: { type: string; [k: string]: unknown }): void => {
+      out += sseEventText(data.type, JSON.stringify(data));
+    };
+    for (const event of events) {
+      switch (event.type) {
+        case 'start':
+          emit({
+            type: 'message_start',
+            message: {
+              id: this.id,
+              type: 'message',
+              role: 'assistant',
+              model: event.model,
+              content: [],
+              stop_reason: null,
+              stop_sequence: null,
+              // The upstream reports usage at the end; message_delta carries the whole count.
+              usage: { input_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 0 },
+            },
+          });
+          break;
+        case 'text-start':
+          emit({ type: 'content_block_start', index: event.index, content_block: { type: 'text', text: '' } });
+          break;
+        case 'tool-start':
+          emit({ type: 'content_block_start', index: event.index, content_block: { type: 'tool_use', id: event.id, name: event.name, input: {} } });
+          break;
+        case 'text':
+          emit({ type: 'content_block_delta', index: event.index, delta: { type: 'text_delta', text: event.text } });
+          break;
+        case 'tool-input':
+          emit({ type: 'content_block_delta', index: event.index, delta: { type: 'input_json_delta', partial_json: event.json } });
+          break;
+        case 'stop':
+          emit({ type: 'content_block_stop', index: event.index });
+          break;
+        case 'end':
+          emit({
+            type: 'message_delta',
+            delta: { stop_reason: stopReason(event.finishReason), stop_sequence: null },
+            usage: event.usage ? anthropicUsage(event.usage) : { output_tokens: 0 },
+          });
+          emit({ type: 'message_stop' });
+          break;
+      }
+      if ((event.type === 'text-start' || event.type === 'tool-start') && !this.pinged) {
+        this.pinged = true;
+        emit({ type: 'ping' });
+      }
     }
     return out;
-  }
-
-  private close(): string {
-    if (!this.block) return '';
-    this.block = undefined;
-    return this.event('content_block_stop', { type: 'content_block_stop', index: this.blockIndex });
-  }
-
-  private event(name: string, data: unknown): string {
-    return sseEventText(name, JSON.stringify(data));
   }
 }
