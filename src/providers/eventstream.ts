@@ -55,22 +55,25 @@ export class EventStreamError extends Error {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
-/** Encodes one message with string headers (the only kind Bedrock's events use). */
+/** UTF-8 bytes of a header name or value; ASCII (every header Bedrock sends) skips TextEncoder, slow on short strings. */
+function headerBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) return utf8.encode(text);
+    bytes[i] = code;
+  }
+  return bytes;
+}
+
+/** Encodes one message with string headers (the only kind Bedrock's events use), in one buffer. */
 export function encodeEventStreamMessage(headers: Record<string, string>, payload: Uint8Array): Uint8Array {
-  const encodedHeaders: Uint8Array[] = [];
+  const encoded: Array<[Uint8Array, Uint8Array]> = [];
   let headersLength = 0;
-  for (const [name, value] of Object.entries(headers)) {
-    const nameBytes = utf8.encode(name);
-    const valueBytes = utf8.encode(value);
-    const header = new Uint8Array(1 + nameBytes.length + 1 + 2 + valueBytes.length);
-    const view = new DataView(header.buffer);
-    header[0] = nameBytes.length;
-    header.set(nameBytes, 1);
-    header[1 + nameBytes.length] = HeaderType.String;
-    view.setUint16(2 + nameBytes.length, valueBytes.length);
-    header.set(valueBytes, 4 + nameBytes.length);
-    encodedHeaders.push(header);
-    headersLength += header.length;
+  for (const name in headers) {
+    const pair: [Uint8Array, Uint8Array] = [headerBytes(name), headerBytes(headers[name]!)];
+    encoded.push(pair);
+    headersLength += 4 + pair[0].length + pair[1].length;
   }
   const total = PRELUDE_BYTES + headersLength + payload.length + CHECKSUM_BYTES;
   const message = new Uint8Array(total);
@@ -79,13 +82,29 @@ export function encodeEventStreamMessage(headers: Record<string, string>, payloa
   view.setUint32(4, headersLength);
   view.setUint32(8, crc32(message, 0, 8));
   let offset = PRELUDE_BYTES;
-  for (const header of encodedHeaders) {
-    message.set(header, offset);
-    offset += header.length;
+  for (const [name, value] of encoded) {
+    message[offset] = name.length;
+    message.set(name, offset + 1);
+    offset += 1 + name.length;
+    message[offset] = HeaderType.String;
+    view.setUint16(offset + 1, value.length);
+    message.set(value, offset + 3);
+    offset += 3 + value.length;
   }
   message.set(payload, offset);
   view.setUint32(total - CHECKSUM_BYTES, crc32(message, 0, total - CHECKSUM_BYTES));
   return message;
+}
+
+/** A header name or value from its UTF-8 bytes; ASCII skips TextDecoder, slow on short strings. */
+function headerText(bytes: Uint8Array, start: number, end: number): string {
+  let text = '';
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i]!;
+    if (byte > 0x7f) return fromUtf8.decode(bytes.subarray(start, end));
+    text += String.fromCharCode(byte);
+  }
+  return text;
 }
 
 function decodeHeaders(bytes: Uint8Array, start: number, end: number): EventStreamMessage['headers'] {
@@ -100,7 +119,7 @@ function decodeHeaders(bytes: Uint8Array, start: number, end: number): EventStre
     const nameLength = bytes[at]!;
     at += 1;
     need(nameLength + 1);
-    const name = fromUtf8.decode(bytes.subarray(at, at + nameLength));
+    const name = headerText(bytes, at, at + nameLength);
     at += nameLength;
     const type = bytes[at]!;
     at += 1;
@@ -138,8 +157,7 @@ function decodeHeaders(bytes: Uint8Array, start: number, end: number): EventStre
         const length = view.getUint16(at);
         at += 2;
         need(length);
-        const value = bytes.subarray(at, at + length);
-        headers[name] = type === HeaderType.String ? fromUtf8.decode(value) : value.slice();
+        headers[name] = type === HeaderType.String ? headerText(bytes, at, at + length) : bytes.slice(at, at + length);
         at += length;
         break;
       }

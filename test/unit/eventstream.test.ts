@@ -21,6 +21,8 @@ describe('AWS event-stream framing', () => {
     expect(decoded.headers[':content-type']).toEqual({ type: 'string', value: 'application/json' });
     expect(JSON.parse(fromUtf8.decode(decoded.body))).toEqual({ contentBlockIndex: 0, delta: { text: 'héllo' } });
 
+    expect(smithy.decode(encodeEventStreamMessage({ 'x-note': 'naïve ☕' }, new Uint8Array(0))).headers['x-note']).toEqual({ type: 'string', value: 'naïve ☕' });
+
     const exception = smithy.decode(encodeException('throttlingException', 'slow down'));
     expect(exception.headers[':message-type']?.value).toBe('exception');
     expect(exception.headers[':exception-type']?.value).toBe('throttlingException');
@@ -37,11 +39,12 @@ describe('AWS event-stream framing', () => {
         medium: { type: 'short', value: 300 },
         large: { type: 'integer', value: 70000 },
         raw: { type: 'binary', value: new Uint8Array([1, 2, 3]) },
+        note: { type: 'string', value: 'café ☕' },
       },
       body: utf8.encode('{"usage":{}}'),
     });
     const [message] = new EventStreamDecoder().push(frame);
-    expect(message?.headers).toMatchObject({ ':event-type': 'metadata', flag: true, off: false, small: -3, medium: 300, large: 70000 });
+    expect(message?.headers).toMatchObject({ ':event-type': 'metadata', flag: true, off: false, small: -3, medium: 300, large: 70000, note: 'café ☕' });
     expect([...(message?.headers.raw as Uint8Array)]).toEqual([1, 2, 3]);
     expect(fromUtf8.decode(message?.payload)).toBe('{"usage":{}}');
   });
