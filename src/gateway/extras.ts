@@ -42,11 +42,6 @@ export function wholeMessageBreakpoint(extras: ChatExtras | undefined, message: 
   return extras?.cacheBreakpoints?.find((b) => 'message' in b && b.message === message && b.part === undefined);
 }
 
-/** Any breakpoint the caller set inside message `message`. */
-export function breakpointIn(extras: ChatExtras | undefined, message: number): CacheBreakpoint | undefined {
-  return extras?.cacheBreakpoints?.find((b) => 'message' in b && b.message === message);
-}
-
 export function toolsBreakpoint(extras: ChatExtras | undefined): CacheBreakpoint | undefined {
   return extras?.cacheBreakpoints?.find((b) => 'tools' in b);
 }

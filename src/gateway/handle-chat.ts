@@ -1,18 +1,24 @@
+import { responseCachePlan } from '../cache/policy';
+import { promptCacheSession, type PromptCacheSession } from '../cache/prompt-caching';
+import { CompletionAssembler, replayChunks, replayCompletion } from '../cache/replay';
+import type { CachedAnswer, ResponseLookup } from '../cache/response-cache';
 import type { ServiceTier } from '../catalog/types';
 import { SluiceError, type ErrorCode } from '../errors';
-import { attributeCost } from '../ledger/attribution';
+import { attributeCacheHit, attributeCost, type CostAttribution } from '../ledger/attribution';
 import { formatUsd } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
 import { TransportError, type UpstreamResponse } from '../providers/transport';
+import { StreamTap } from '../providers/stream-tap';
 import type { ChatResult, ChatTarget, NativeRequest, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
-import type { ChatCompletionChunk, ChatRequest } from './chat';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { ChatExtras } from './extras';
 import type { RequestHints } from './hints';
 import type { Principal } from '../keys/keys';
+import { effectivePolicy } from '../keys/policy';
 import type { Services } from './services';
 import { ZERO_USAGE, type Usage } from './usage';
 
@@ -72,7 +78,15 @@ interface Attempt {
   decision: RouteDecision;
   adapter: ProviderAdapter;
   target: ChatTarget;
+  /** The response cache's part: `miss` (the answer will be stored) or `bypass`. */
+  cache: ResponseLookup;
+  promptCache: PromptCacheSession | undefined;
+  /** Collects a streamed answer for the response cache (a miss that may be stored). */
+  assembler: CompletionAssembler | undefined;
 }
+
+/** What a ledger event and the response headers are built from. */
+type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache'>;
 
 function requestedTier(request: ChatRequest): ServiceTier {
   if (request.service_tier === 'flex') return 'flex';
@@ -135,6 +149,12 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
   if (!adapter) {
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
+  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
+  const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache, deps.config.cache.defaultTtlS);
+  const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, call.request);
+  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache }, cache.answer);
+
+  const promptCache = promptCacheSession(services.cache.promptReturns, deps.clock, call.principal, policy, decision.model);
   const target: ChatTarget = {
     request: call.request,
     model: decision.model,
@@ -144,6 +164,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     signal: call.signal,
     nowMs: deps.clock.now(),
     ...(call.extras ? { extras: call.extras } : {}),
+    ...(promptCache ? { promptCache } : {}),
   };
   const passthrough = passthroughFor(adapter, call.native);
   if (!passthrough) checkTranslatable(call.native, adapter.id, call.request.model);
@@ -151,7 +172,9 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
   const upstreamRequest = await (passthrough && call.native
     ? passthrough.buildRequest(target, call.native, deps.config)
     : adapter.buildChatRequest(target, deps.config));
-  const attempt: Attempt = { call, decision, adapter, target };
+  // A streamed answer that may be stored is assembled from its chunks as they pass.
+  const assembler = cache.status === 'miss' && call.stream ? new CompletionAssembler() : undefined;
+  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, assembler };
 
   const missing = adapter.missingCredentials(deps.config);
   if (missing) {
@@ -181,14 +204,14 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     throw error;
   }
 
+  if (!call.stream) return passthrough ? completeNative(services, attempt, response) : completeJson(services, attempt, response);
+  const decoder = adapter.createStreamDecoder(target, deps.clock.now());
   if (passthrough) {
-    if (!call.stream) return completeNative(services, attempt, passthrough, response);
-    const { headers, items } = await startStream(services, attempt, response, passthrough.createStreamTap(target));
+    // The upstream's own bytes go to the caller; its decoder reads them on the side.
+    const { headers, items } = await startStream(services, attempt, response, new StreamTap(decoder, assembler), undefined);
     return { kind: 'native-stream', headers, bytes: items };
   }
-  if (!call.stream) return completeJson(services, attempt, response);
-  const decoder = adapter.createStreamDecoder(target, deps.clock.now());
-  const { headers, items } = await startStream(services, attempt, response, decoder);
+  const { headers, items } = await startStream(services, attempt, response, decoder, assembler && ((chunk) => assembler.push(chunk)));
   return { kind: 'stream', headers, chunks: items, usage: () => decoder.usage };
 }
 
@@ -203,25 +226,29 @@ async function readAnswer<T>(services: Services, attempt: Attempt, response: Ups
   }
 }
 
-/** Records a completed answer and returns the headers that carry its cost. */
-function completionHeaders(services: Services, attempt: Attempt, usage: Usage, servedTier: ServiceTier): Record<string, string> {
-  const event = record(services, attempt, { status: 'ok', usage, tier: servedTier, httpStatus: 200 });
-  const headers = sluiceHeaders(attempt, servedTier);
+/** Records a completed answer, lets the caches learn from it, and returns the headers that carry its cost. */
+function completionHeaders(services: Services, attempt: Attempt, result: ChatResult): Record<string, string> {
+  const event = record(services, attempt, { status: 'ok', usage: result.usage, tier: result.servedTier, httpStatus: 200 });
+  afterAnswer(services, attempt, { completion: result.completion, usage: result.usage, tier: result.servedTier }, event);
+  const headers = sluiceHeaders(attempt, result.servedTier);
   headers['x-sluice-cost-usd'] = formatUsd(event.costNusd);
   headers['x-sluice-baseline-usd'] = formatUsd(event.baselineCostNusd);
   return headers;
 }
 
-async function completeJson(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
-  const result: ChatResult = await readAnswer(services, attempt, response, (body) =>
-    attempt.adapter.parseChatResponse(body, attempt.target, services.deps.clock.now()),
-  );
-  return { kind: 'completion', headers: completionHeaders(services, attempt, result.usage, result.servedTier), result };
+function parseAnswer(services: Services, attempt: Attempt, body: string): ChatResult {
+  return attempt.adapter.parseChatResponse(body, attempt.target, services.deps.clock.now());
 }
 
-async function completeNative(services: Services, attempt: Attempt, passthrough: PassthroughAdapter, response: UpstreamResponse): Promise<PassthroughOutcome> {
-  const { body, usage, servedTier } = await readAnswer(services, attempt, response, (text) => ({ body: text, ...passthrough.readResponse(text) }));
-  return { kind: 'native-completion', headers: completionHeaders(services, attempt, usage, servedTier), body };
+async function completeJson(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
+  const result = await readAnswer(services, attempt, response, (body) => parseAnswer(services, attempt, body));
+  return { kind: 'completion', headers: completionHeaders(services, attempt, result), result };
+}
+
+/** A pass-through answer goes back as the upstream wrote it; its canonical reading prices and caches it. */
+async function completeNative(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<PassthroughOutcome> {
+  const { body, result } = await readAnswer(services, attempt, response, (text) => ({ body: text, result: parseAnswer(services, attempt, text) }));
+  return { kind: 'native-completion', headers: completionHeaders(services, attempt, result), body };
 }
 
 /** Races one read of the upstream body against the stream idle timeout. */
@@ -245,6 +272,7 @@ async function startStream<T>(
   attempt: Attempt,
   response: UpstreamResponse,
   decoder: StreamDecoder<T>,
+  collect: ((item: T) => void) | undefined,
 ): Promise<{ headers: Record<string, string>; items: AsyncIterable<T> }> {
   const { deps } = services;
   const upstream = response.body[Symbol.asyncIterator]();
@@ -258,7 +286,7 @@ async function startStream<T>(
     finished = true;
     if (!upstreamDone) response.abort();
     const usage = decoder.usage ?? estimateUsage(attempt.call.request, decoder);
-    record(services, attempt, {
+    const event = record(services, attempt, {
       status,
       usage,
       tier: decoder.servedTier,
@@ -267,6 +295,7 @@ async function startStream<T>(
       ttftMs,
       estimated: decoder.usage === undefined,
     });
+    if (status === 'ok' && decoder.usage) afterAnswer(services, attempt, { completion: attempt.assembler?.result(), usage: decoder.usage, tier: decoder.servedTier }, event);
   };
 
   /** Fills `pending` with the next decoded chunks; false when the upstream has ended. */
@@ -309,7 +338,10 @@ async function startStream<T>(
         if (!(await fill())) break;
         const batch = pending;
         pending = [];
-        for (const item of batch) yield item;
+        for (const item of batch) {
+          collect?.(item);
+          yield item;
+        }
       }
       // A pass-through hands an in-band upstream error to the caller as it came; it is still an error.
       const inBand = decoder.failure;
@@ -340,14 +372,47 @@ function estimateUsage(request: ChatRequest, decoder: StreamDecoder<unknown>): U
   };
 }
 
-function sluiceHeaders(attempt: Attempt, servedTier: ServiceTier): Record<string, string> {
+/** After a successful answer: prompt caching learns from the usage; a cache miss stores the answer. */
+function afterAnswer(services: Services, attempt: Attempt, answer: { completion: ChatCompletion | undefined; usage: Usage; tier: ServiceTier }, event: CostAttribution): void {
+  attempt.promptCache?.settle(answer.usage);
+  const { completion, tier } = answer;
+  if (attempt.cache.status === 'miss' && completion) services.cache.responses.store(attempt.cache, completion, tier, event);
+}
+
+/** A stored answer, served without calling the upstream: zero cost, replayed in the caller's mode. */
+function answerFromCache(services: Services, recorded: Recorded & { cache: { status: 'hit' } }, answer: CachedAnswer): ChatOutcome {
+  const { call } = recorded;
+  const event = record(services, recorded, {
+    status: 'ok',
+    usage: ZERO_USAGE,
+    tier: answer.tier,
+    httpStatus: 200,
+    ttftMs: call.stream ? Math.round(performance.now() - call.startedHr) : null,
+    attribution: attributeCacheHit(answer.fill),
+  });
+  const headers = sluiceHeaders(recorded, answer.tier);
+  headers['x-sluice-cost-usd'] = formatUsd(event.costNusd);
+  headers['x-sluice-baseline-usd'] = formatUsd(event.baselineCostNusd);
+  headers['x-sluice-cache-saved-usd'] = formatUsd(answer.fill.costNusd);
+  const identity = { id: `chatcmpl-${call.requestId.slice(4)}`, created: Math.floor(call.receivedAt / 1000) };
+  if (!call.stream) {
+    return { kind: 'completion', headers, result: { completion: replayCompletion(answer.completion, identity), usage: ZERO_USAGE, servedTier: answer.tier } };
+  }
+  async function* replay(): AsyncGenerator<ChatCompletionChunk> {
+    yield* replayChunks(answer.completion, identity);
+  }
+  // The replayed chunks carry the stored usage; there is no upstream usage to report.
+  return { kind: 'stream', headers, chunks: replay(), usage: () => undefined };
+}
+
+function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<string, string> {
   const { call, decision } = attempt;
   return {
     'x-sluice-request-id': call.requestId,
     'x-sluice-model': decision.model.id,
     'x-sluice-family': decision.family?.name ?? '',
     'x-sluice-tier': servedTier,
-    'x-sluice-cache': 'bypass',
+    'x-sluice-cache': attempt.cache.status,
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
   };
@@ -361,12 +426,14 @@ interface RecordInput {
   errorType?: string;
   ttftMs?: number | null;
   estimated?: boolean;
+  /** Overrides pricing the usage (a cache hit costs nothing). */
+  attribution?: CostAttribution;
 }
 
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
-function record(services: Services, attempt: Attempt, input: RecordInput): LedgerEvent {
+function record(services: Services, attempt: Recorded, input: RecordInput): LedgerEvent {
   const { call, decision } = attempt;
-  const cost = attributeCost(decision.model, decision.baseline, input.tier, input.usage);
+  const cost = input.attribution ?? attributeCost(decision.model, decision.baseline, input.tier, input.usage);
   const latencyMs = Math.round(performance.now() - call.startedHr);
   const event: LedgerEvent = {
     id: `evt_${call.requestId.slice(4)}`,
@@ -392,7 +459,7 @@ function record(services: Services, attempt: Attempt, input: RecordInput): Ledge
     outputTokens: input.usage.outputTokens,
     reasoningTokens: input.usage.reasoningTokens,
     ...cost,
-    cache: 'bypass',
+    cache: attempt.cache.status,
     complexity: decision.complexity,
     scorerVersion: decision.scorerVersion,
     routeReason: decision.reason,

@@ -1,3 +1,4 @@
+import { createCacheServices, type CacheServices } from '../cache/services';
 import { CatalogStore } from '../catalog/store';
 import type { Deps } from '../deps';
 import { KeyAuthenticator } from '../keys/authenticator';
@@ -14,6 +15,7 @@ export interface Services {
   keys: KeyAuthenticator;
   ledger: LedgerWriter;
   metrics: Metrics;
+  cache: CacheServices;
   /** SHA-256 (hex) of the admin key. */
   adminKeyHash: string;
 }
@@ -28,5 +30,6 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     defer: deps.defer,
   });
   metrics.gauge('sluice_ledger_buffer_depth', 'Ledger events waiting to be written.', () => ledger.depth);
-  return { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, adminKeyHash };
+  const cache = createCacheServices(deps, ledger, metrics);
+  return { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, cache, adminKeyHash };
 }

@@ -1,13 +1,13 @@
+import type { AnthropicPrompt } from '../cache/anthropic-breakpoints';
 import type { ServiceTier } from '../catalog/types';
 import { contentText, jsonInstruction, parseToolArguments, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
-import { breakpointAt, breakpointIn, budgetForEffort, toolsBreakpoint, wholeMessageBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
+import { breakpointAt, budgetForEffort, toolsBreakpoint, wholeMessageBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
 import { toOpenAIUsage, type Usage } from '../gateway/usage';
 import { SluiceError } from '../errors';
 import { SseParser } from './sse';
 import type { Config } from '../config';
 import { UpstreamStreamError } from './stream-error';
 import { parseUpstreamJson } from './json';
-import { StreamTap } from './stream-tap';
 import type { UpstreamRequest } from './transport';
 import type { ChatTarget, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from './types';
 
@@ -82,6 +82,12 @@ function fileBlock(part: Extract<ContentPart, { type: 'file' }>, param: string):
   return { type: 'document', source: { type: 'base64', media_type: mediaType, data: dataUrl[2] } };
 }
 
+/** A caller's own Anthropic cache breakpoint on a content part (as OpenAI-compatible gateways accept it) is kept. */
+function callerCacheControl(part: ContentPart): { cache_control?: unknown } {
+  const control = (part as { cache_control?: unknown }).cache_control;
+  return control == null ? {} : { cache_control: control };
+}
+
 function contentBlocks(content: ChatMessage['content'], param: string): AnthropicBlock[] {
   if (content == null) return [];
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
@@ -89,11 +95,11 @@ function contentBlocks(content: ChatMessage['content'], param: string): Anthropi
     const partParam = `${param}[${i}]`;
     switch (part.type) {
       case 'text':
-        return { type: 'text', text: part.text };
+        return { type: 'text', text: part.text, ...callerCacheControl(part) };
       case 'image_url':
-        return imageBlock(part.image_url.url, `${partParam}.image_url.url`);
+        return { ...imageBlock(part.image_url.url, `${partParam}.image_url.url`), ...callerCacheControl(part) };
       case 'file':
-        return fileBlock(part, `${partParam}.file`);
+        return { ...fileBlock(part, `${partParam}.file`), ...callerCacheControl(part) };
       case 'refusal':
         return { type: 'text', text: part.refusal };
       case 'input_audio':
@@ -129,9 +135,12 @@ export function toAnthropicMessages(request: ChatRequest, extras?: ChatExtras): 
     switch (message.role) {
       case 'system':
       case 'developer': {
-        const text = contentText(message.content);
-        const breakpoint = breakpointIn(extras, i);
-        if (text) system.push({ type: 'text', text, ...(breakpoint ? { cache_control: cacheControl(breakpoint) } : {}) });
+        const parts = typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
+        parts.forEach((part, j) => {
+          if (part.type !== 'text' || !part.text) return;
+          const breakpoint = breakpointAt(extras, i, j, j === parts.length - 1);
+          system.push({ type: 'text', text: part.text, ...callerCacheControl(part), ...(breakpoint ? { cache_control: cacheControl(breakpoint) } : {}) });
+        });
         break;
       }
       case 'user': {
@@ -228,7 +237,7 @@ export function toAnthropicBody(target: ChatTarget): Record<string, unknown> {
   // Anthropic's priority capacity is a commitment an organization buys; "auto" lets it be used.
   if (target.tier === 'priority') body.service_tier = 'auto';
   if (target.stream) body.stream = true;
-  return body;
+  return target.promptCache ? target.promptCache.anthropic(body as Record<string, unknown> & AnthropicPrompt) : body;
 }
 
 interface AnthropicResponse {
@@ -393,16 +402,8 @@ const anthropicPassthrough: PassthroughAdapter = {
   protocol: 'anthropic',
 
   buildRequest(target, native, config) {
-    return messagesRequest(target, config, { ...native.body, model: target.model.upstream_id }, native.headers);
-  },
-
-  readResponse(body) {
-    const parsed = parseMessage(body);
-    return { usage: usageFromAnthropic(parsed.usage), servedTier: tierFromAnthropic(parsed.usage.service_tier) };
-  },
-
-  createStreamTap(target) {
-    return new StreamTap(new AnthropicStreamDecoder(target, 0));
+    const body = { ...native.body, model: target.model.upstream_id };
+    return messagesRequest(target, config, target.promptCache ? target.promptCache.anthropic(body as typeof body & AnthropicPrompt) : body, native.headers);
   },
 
   countTokens: {
@@ -413,7 +414,8 @@ const anthropicPassthrough: PassthroughAdapter = {
   },
 };
 
-export const anthropicAdapter: ProviderAdapter = {
+// `satisfies` keeps the synchronous buildChatRequest visible to direct callers.
+export const anthropicAdapter = {
   id: 'anthropic',
 
   missingCredentials(config) {
@@ -477,4 +479,4 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   passthrough: anthropicPassthrough,
-};
+} satisfies ProviderAdapter;

@@ -9,9 +9,8 @@ import {
   parseConverseResponse,
   tierFromConverse,
   toConverseBody,
-  usageFromConverse,
 } from './converse';
-import { StreamTap } from './stream-tap';
+import type { ConversePrompt } from '../cache/converse-cache-points';
 import type { UpstreamRequest } from './transport';
 import type { ChatTarget, PassthroughAdapter, ProviderAdapter, UpstreamFailure } from './types';
 
@@ -66,25 +65,13 @@ async function runtimeRequest(target: ChatTarget, config: Config, operation: Ope
   return { method: 'POST', url, headers, body: text, timeoutMs: target.timeoutMs, ...(target.signal ? { signal: target.signal } : {}) };
 }
 
-function streamDecoder(target: ChatTarget): ConverseStreamDecoder {
-  return new ConverseStreamDecoder(newId('chatcmpl', target.nowMs), target.model.upstream_id, target.nowMs, malformed);
-}
-
 /** Bedrock callers: their Converse body as it is, for the model resolved from the path. */
 const bedrockPassthrough: PassthroughAdapter = {
   protocol: 'bedrock',
 
   buildRequest(target, native, config) {
-    return runtimeRequest(target, config, target.stream ? 'converse-stream' : 'converse', native.body);
-  },
-
-  readResponse(body) {
-    const parsed = parseConverseResponse(body, malformed);
-    return { usage: usageFromConverse(parsed.usage), servedTier: tierFromConverse(parsed.serviceTier) };
-  },
-
-  createStreamTap(target) {
-    return new StreamTap(streamDecoder(target));
+    const body = native.body as typeof native.body & ConversePrompt;
+    return runtimeRequest(target, config, target.stream ? 'converse-stream' : 'converse', target.promptCache ? target.promptCache.converse(body) : body);
   },
 
   countTokens: {
@@ -106,7 +93,8 @@ export const bedrockAdapter: ProviderAdapter = {
   },
 
   buildChatRequest(target, config) {
-    return runtimeRequest(target, config, target.stream ? 'converse-stream' : 'converse', toConverseBody(target));
+    const body = toConverseBody(target);
+    return runtimeRequest(target, config, target.stream ? 'converse-stream' : 'converse', target.promptCache ? target.promptCache.converse(body) : body);
   },
 
   parseChatResponse(body, target, nowMs) {
@@ -116,7 +104,7 @@ export const bedrockAdapter: ProviderAdapter = {
   },
 
   createStreamDecoder(target) {
-    return streamDecoder(target);
+    return new ConverseStreamDecoder(newId('chatcmpl', target.nowMs), target.model.upstream_id, target.nowMs, malformed);
   },
 
   parseError(status, body, headers): UpstreamFailure {

@@ -2,7 +2,7 @@ import type { CatalogModel } from '../catalog/catalog';
 import type { ServiceTier } from '../catalog/types';
 import { SluiceError } from '../errors';
 import { contentText, jsonInstruction, parseToolArguments, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
-import { breakpointAt, breakpointIn, budgetForEffort, effortForBudget, toolsBreakpoint, wholeMessageBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
+import { breakpointAt, budgetForEffort, effortForBudget, toolsBreakpoint, wholeMessageBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
 import { toOpenAIUsage, type Usage } from '../gateway/usage';
 import { EventStreamDecoder, type EventStreamMessage } from './eventstream';
 import { parseUpstreamJson } from './json';
@@ -106,7 +106,11 @@ class ConverseBuilder {
   readonly messages: ConverseMessage[] = [];
   private readonly documentNames = new Set<string>();
 
-  constructor(private readonly extras: ChatExtras | undefined) {}
+  constructor(
+    private readonly extras: ChatExtras | undefined,
+    /** Whether the model takes cache points at all. */
+    private readonly caching: boolean,
+  ) {}
 
   private part(part: ContentPart, param: string): ConverseBlock | undefined {
     switch (part.type) {
@@ -143,10 +147,21 @@ class ConverseBuilder {
     parts.forEach((part, j) => {
       const block = this.part(part, `${param}[${j}]`);
       if (block) blocks.push(block);
-      const breakpoint = breakpointAt(this.extras, index, j, endsMessage && j === parts.length - 1);
+      const breakpoint = this.breakpoint(part, index, j, endsMessage && j === parts.length - 1);
       if (breakpoint && blocks.length > 0) blocks.push(cachePoint(breakpoint));
     });
     return blocks;
+  }
+
+  /**
+   * The breakpoint a caller set after a part: from the Anthropic or Bedrock front door (extras), or
+   * as `cache_control` on the part itself, as OpenAI-compatible gateways accept it.
+   */
+  private breakpoint(part: ContentPart, index: number, j: number, lastPart: boolean): CacheBreakpoint | undefined {
+    if (!this.caching) return undefined;
+    const control = (part as { cache_control?: { ttl?: unknown } | null }).cache_control;
+    if (control != null) return control.ttl === '1h' ? { message: index, ttl: '1h' } : { message: index };
+    return breakpointAt(this.extras, index, j, lastPart);
   }
 
   private push(role: ConverseMessage['role'], blocks: ConverseBlock[]): void {
@@ -162,11 +177,13 @@ class ConverseBuilder {
     switch (message.role) {
       case 'system':
       case 'developer': {
-        const text = contentText(message.content);
-        if (text) this.system.push({ text });
-        // The system parts become one block, so a breakpoint on any of them ends it.
-        const breakpoint = breakpointIn(this.extras, index);
-        if (breakpoint && text) this.system.push(cachePoint(breakpoint));
+        const parts: ContentPart[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
+        parts.forEach((part, j) => {
+          if (part.type !== 'text' || !part.text) return;
+          this.system.push({ text: part.text });
+          const breakpoint = this.breakpoint(part, index, j, j === parts.length - 1);
+          if (breakpoint) this.system.push(cachePoint(breakpoint));
+        });
         break;
       }
       case 'user':
@@ -179,14 +196,14 @@ class ConverseBuilder {
           blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`) } });
         });
         // A breakpoint on the message as a whole (no part) goes after its tool calls.
-        const breakpoint = calls.length > 0 ? wholeMessageBreakpoint(this.extras, index) : undefined;
+        const breakpoint = calls.length > 0 && this.caching ? wholeMessageBreakpoint(this.extras, index) : undefined;
         if (breakpoint) blocks.push(cachePoint(breakpoint));
         this.push('assistant', blocks);
         break;
       }
       case 'tool': {
         const blocks: ConverseBlock[] = [{ toolResult: { toolUseId: message.tool_call_id, content: [{ text: contentText(message.content) }] } }];
-        const breakpoint = breakpointAt(this.extras, index, 0, true);
+        const breakpoint = this.caching ? breakpointAt(this.extras, index, 0, true) : undefined;
         if (breakpoint) blocks.push(cachePoint(breakpoint));
         this.push('user', blocks);
         break;
@@ -243,7 +260,7 @@ export function toConverseBody(target: ChatTarget): Record<string, unknown> {
   const { request, model, extras } = target;
   if ((request.n ?? 1) > 1) throw invalid('Bedrock models return one choice per request; n must be 1', 'n');
   if (request.logprobs) throw invalid('Bedrock models do not return logprobs', 'logprobs');
-  const builder = new ConverseBuilder(model.capabilities.prompt_caching ? extras : undefined);
+  const builder = new ConverseBuilder(extras, model.capabilities.prompt_caching);
   request.messages.forEach((message, i) => builder.add(message, i));
   if (builder.messages.length === 0) throw invalid('Bedrock models need at least one user or assistant message', 'messages');
 

@@ -102,7 +102,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
   }
 }
 
-export const openaiAdapter: ProviderAdapter = {
+// `satisfies` keeps the synchronous buildChatRequest visible to direct callers.
+export const openaiAdapter = {
   id: 'openai',
 
   missingCredentials(config) {
@@ -122,6 +123,8 @@ export const openaiAdapter: ProviderAdapter = {
     if (thinking && body.reasoning_effort == null && target.model.capabilities.reasoning) {
       body.reasoning_effort = thinking.effort ?? effortForBudget(thinking.budgetTokens ?? 0);
     }
+    const promptCacheKey = target.promptCache?.openaiCacheKey(target.request);
+    if (promptCacheKey) body.prompt_cache_key = promptCacheKey;
     const tier = serviceTierField(target);
     if (tier == null) delete body.service_tier;
     else body.service_tier = tier;
@@ -177,4 +180,4 @@ export const openaiAdapter: ProviderAdapter = {
     }
     return { status, type, message, retryAfter: headers['retry-after'] };
   },
-};
+} satisfies ProviderAdapter;

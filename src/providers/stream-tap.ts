@@ -6,13 +6,17 @@ import type { StreamDecoder, UpstreamFailure } from './types';
 
 /**
  * A pass-through stream: the upstream's bytes go to the caller exactly as they arrive, while the
- * adapter's own decoder reads them on the side for usage, tier and output counts. An error event
- * in the stream reaches the caller as the upstream sent it and is kept as `failure` for the ledger.
+ * adapter's own decoder reads them on the side for usage, tier and output counts (and the
+ * canonical chunks, for the response cache). An error event in the stream reaches the caller as
+ * the upstream sent it and is kept as `failure` for the ledger.
  */
 export class StreamTap implements StreamDecoder<Uint8Array> {
   failure: UpstreamFailure | undefined;
 
-  constructor(private readonly decoder: StreamDecoder<ChatCompletionChunk>) {}
+  constructor(
+    private readonly decoder: StreamDecoder<ChatCompletionChunk>,
+    private readonly chunks?: { push(chunk: ChatCompletionChunk): void },
+  ) {}
 
   push(bytes: Uint8Array): Uint8Array[] {
     this.watch(() => this.decoder.push(bytes));
@@ -24,10 +28,10 @@ export class StreamTap implements StreamDecoder<Uint8Array> {
     return [];
   }
 
-  private watch(read: () => unknown): void {
+  private watch(read: () => ChatCompletionChunk[]): void {
     if (this.failure) return;
     try {
-      read();
+      for (const chunk of read()) this.chunks?.push(chunk);
     } catch (error) {
       if (!(error instanceof UpstreamStreamError)) throw error;
       this.failure = error.failure;

@@ -1,3 +1,4 @@
+import type { PromptCacheHook } from '../cache/prompt-caching';
 import type { CatalogModel } from '../catalog/catalog';
 import type { ServiceTier } from '../catalog/types';
 import type { Config } from '../config';
@@ -35,6 +36,8 @@ export interface ChatTarget {
   nowMs: number;
   /** What the caller's front door knew beyond the canonical request, for adapters that can say it. */
   extras?: ChatExtras;
+  /** Provider prompt caching to apply while building the body; absent, the prompt goes as the caller sent it. */
+  promptCache?: PromptCacheHook;
 }
 
 export interface ChatResult {
@@ -91,16 +94,13 @@ export interface ProviderAdapter {
 
 /**
  * The native path, a sibling of the canonical one: the caller's body goes upstream with only the
- * model replaced, and the upstream's answer (body or stream bytes) goes back untouched while the
- * usage is read on the side for the ledger.
+ * model replaced (and prompt-cache breakpoints placed, unless the key turns that off), and the
+ * upstream's answer (body or stream bytes) goes back untouched while the adapter's own parser and
+ * stream decoder read it on the side for the ledger and the response cache.
  */
 export interface PassthroughAdapter {
   readonly protocol: NativeProtocol;
   buildRequest(target: ChatTarget, native: NativeRequest, config: Config): UpstreamRequest | Promise<UpstreamRequest>;
-  /** Reads usage and tier from a 2xx body; throws SluiceError('upstream_error') on one it cannot read. */
-  readResponse(body: string): { usage: Usage; servedTier: ServiceTier };
-  /** Passes the stream's bytes through as they arrive, watching them for usage and in-band errors. */
-  createStreamTap(target: ChatTarget): StreamDecoder<Uint8Array>;
   /** The upstream's own token counter for a native count-tokens body, where it has one. */
   readonly countTokens?: {
     buildRequest(target: ChatTarget, native: NativeRequest, config: Config): UpstreamRequest | Promise<UpstreamRequest>;
