@@ -120,6 +120,16 @@ export function transportFailure(error: TransportError, provider: string, timeou
   return new UpstreamError('upstream_error', `The ${provider} upstream could not be reached: ${error.message}`, undefined);
 }
 
+/**
+ * What the response cache keys on. A native caller's whole body counts too (but for how the answer
+ * is delivered): fields the canonical request cannot say (top_k, thinking, ...) may change the answer.
+ */
+function cacheKeyRequest(call: ChatCall): ChatRequest {
+  if (!call.native) return call.request;
+  const { stream: _delivery, ...body } = call.native.body;
+  return { ...call.request, native: body };
+}
+
 /** The upstream takes the caller's body as is when it speaks the caller's protocol. */
 function passthroughFor(adapter: ProviderAdapter, native: NativeRequest | undefined): PassthroughAdapter | undefined {
   return native && adapter.passthrough?.protocol === native.protocol ? adapter.passthrough : undefined;
@@ -151,7 +161,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
   }
   const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
   const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache, deps.config.cache.defaultTtlS);
-  const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, call.request);
+  const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, cacheKeyRequest(call));
   if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache }, cache.answer);
 
   const promptCache = promptCacheSession(services.cache.promptReturns, deps.clock, call.principal, policy, decision.model);

@@ -221,6 +221,32 @@ describe('the pass-through to an Anthropic upstream', () => {
   });
 });
 
+describe('the response cache behind the Anthropic front door', () => {
+  it.each(UPSTREAMS)('serves a repeated deterministic request through $kind from the cache, plain and streamed, at zero cost', async ({ model }) => {
+    const ask = { model, max_tokens: 60, temperature: 0, messages: [{ role: 'user' as const, content: `Cache me please (${model})` }] };
+    const first = await client.messages.create(ask);
+    const { data: second, response } = await client.messages.create(ask).withResponse();
+    expect(response.headers.get('x-sluice-cache')).toBe('hit');
+    expect(second.content).toEqual(first.content);
+    expect(second.type).toBe('message');
+    const streamed = await client.messages.stream(ask).finalMessage();
+    expect(streamed.content).toEqual(first.content);
+    const rows = (await h.events()).slice(-3);
+    expect(rows.map((r) => r.cache)).toEqual(['miss', 'hit', 'hit']);
+    expect(rows[1]!.cost_nusd).toBe(0);
+    expect(h.sim.stats().requests).toBe(1);
+    // A field only the native body says (top_k) is part of the key: no false hit.
+    await client.messages.create({ ...ask, top_k: 3 }).catch(() => undefined);
+    expect((await h.events()).at(-1)?.cache).not.toBe('hit');
+    // A streamed answer is stored too (a pass-through's from the bytes its decoder read on the side).
+    const streamFirst = { ...ask, messages: [{ role: 'user' as const, content: `Stream first (${model})` }] };
+    const streamedFirst = await client.messages.stream(streamFirst).finalMessage();
+    const { data: replayed, response: replay } = await client.messages.create(streamFirst).withResponse();
+    expect(replay.headers.get('x-sluice-cache')).toBe('hit');
+    expect(replayed.content).toEqual(streamedFirst.content);
+  });
+});
+
 describe('a translated stream carries the Messages event names', () => {
   it('sends event: lines with a ping, as Anthropic does', async () => {
     const response = await fetch(`${h.url}/v1/messages`, {

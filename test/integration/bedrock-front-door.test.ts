@@ -196,6 +196,22 @@ describe.each(UPSTREAMS)('Converse through $kind', ({ modelId, served, provider,
   });
 });
 
+describe('the response cache behind the Bedrock front door', () => {
+  it.each(UPSTREAMS)('serves a repeated deterministic request through $kind from the cache, plain and streamed', async ({ modelId }) => {
+    const input = { modelId, messages: ask(`Cache me please (${modelId})`), inferenceConfig: { maxTokens: 60, temperature: 0 } };
+    const first = await client.send(new ConverseCommand(input));
+    const second = await client.send(new ConverseCommand(input));
+    expect(second.output).toEqual(first.output);
+    const streamed = await client.send(new ConverseStreamCommand(input));
+    const text = (await drain(streamed.stream)).map((e) => e.contentBlockDelta?.delta?.text ?? '').join('');
+    expect(text).toBe(first.output?.message?.content?.[0]?.text);
+    const rows = (await h.events()).slice(-3);
+    expect(rows.map((r) => r.cache)).toEqual(['miss', 'hit', 'hit']);
+    expect(rows.slice(1).map((r) => r.cost_nusd)).toEqual([0, 0]);
+    expect(h.sim.stats().requests).toBe(1);
+  });
+});
+
 describe('the pass-through to a Bedrock upstream', () => {
   it('sends the caller’s Converse body untouched, SigV4-signed, for the model the id resolves to', async () => {
     const body = {
