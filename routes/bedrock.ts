@@ -87,6 +87,9 @@ export const bedrockRoutes = new Hono<AppEnv>()
   .use('/model/*', speaks('bedrock'), bearerOnly, requireKey)
   .post('/model/:modelId/converse', (c) => converse(c, false))
   .post('/model/:modelId/converse-stream', (c) => converse(c, true))
+  .post('/model/:modelId/:operation{invoke|invoke-with-response-stream}', () => {
+    throw new SluiceError('not_found', 'Sluice serves the Bedrock runtime’s Converse API (converse, converse-stream, count-tokens), not InvokeModel: send a ConverseCommand or ConverseStreamCommand instead.');
+  })
   .post('/model/:modelId/count-tokens', async (c) => {
     const body = await readJson(c, CountTokensRequest);
     const model = catalogNameForModelId(c.get('services').catalog.current, c.req.param('modelId'));

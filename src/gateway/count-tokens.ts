@@ -38,7 +38,7 @@ export async function countTokens(services: Services, call: CountTokensCall): Pr
   const headers = { 'x-sluice-model': decision.model.id, 'x-sluice-family': decision.family?.name ?? '' };
   const adapter = adapterFor(decision.model.provider);
   const counter = adapter?.passthrough?.protocol === call.native.protocol ? adapter.passthrough.countTokens : undefined;
-  if (!adapter || !counter) {
+  if (!adapter || !counter?.counts(decision.model)) {
     return { inputTokens: estimateTokens(promptText(call.request)), source: 'estimate', headers: { ...headers, 'x-sluice-token-count': 'estimate' } };
   }
   const missing = adapter.missingCredentials(deps.config);

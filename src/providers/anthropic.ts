@@ -407,6 +407,7 @@ const anthropicPassthrough: PassthroughAdapter = {
   },
 
   countTokens: {
+    counts: () => true,
     buildRequest(target, native, config) {
       return messagesRequest(target, config, { ...native.body, model: target.model.upstream_id }, native.headers, '/v1/messages/count_tokens');
     },

@@ -6,6 +6,7 @@ import {
   completionFromConverse,
   ConverseStreamDecoder,
   exceptionName,
+  isClaude,
   parseConverseResponse,
   tierFromConverse,
   toConverseBody,
@@ -75,6 +76,7 @@ const bedrockPassthrough: PassthroughAdapter = {
   },
 
   countTokens: {
+    counts: isClaude,
     buildRequest(target, native, config) {
       return runtimeRequest(target, config, 'count-tokens', native.body);
     },

@@ -230,7 +230,7 @@ function toolChoice(request: ChatRequest): Record<string, unknown> | undefined {
   throw invalid(`tool_choice type "${choice.type}" is not supported for Bedrock models`, 'tool_choice');
 }
 
-function isClaude(model: CatalogModel): boolean {
+export function isClaude(model: CatalogModel): boolean {
   return model.upstream_id.includes('anthropic.');
 }
 

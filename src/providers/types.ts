@@ -103,6 +103,8 @@ export interface PassthroughAdapter {
   buildRequest(target: ChatTarget, native: NativeRequest, config: Config): UpstreamRequest | Promise<UpstreamRequest>;
   /** The upstream's own token counter for a native count-tokens body, where it has one. */
   readonly countTokens?: {
+    /** Whether the upstream counts for this model (Bedrock's CountTokens takes Claude models only). */
+    counts(model: CatalogModel): boolean;
     buildRequest(target: ChatTarget, native: NativeRequest, config: Config): UpstreamRequest | Promise<UpstreamRequest>;
     /** The field of the 2xx JSON answer that holds the count (`input_tokens`, `inputTokens`). */
     countField: string;

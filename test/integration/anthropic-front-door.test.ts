@@ -235,8 +235,9 @@ describe('the response cache behind the Anthropic front door', () => {
     expect(rows.map((r) => r.cache)).toEqual(['miss', 'hit', 'hit']);
     expect(rows[1]!.cost_nusd).toBe(0);
     expect(h.sim.stats().requests).toBe(1);
-    // A field only the native body says (top_k) is part of the key: no false hit.
-    await client.messages.create({ ...ask, top_k: 3 }).catch(() => undefined);
+    // A field only the native body says (top_k, which this SDK no longer types) is part of the key: no false hit.
+    const withTopK = { ...ask, top_k: 3 };
+    await client.messages.create(withTopK).catch(() => undefined);
     expect((await h.events()).at(-1)?.cache).not.toBe('hit');
     // A streamed answer is stored too (a pass-through's from the bytes its decoder read on the side).
     const streamFirst = { ...ask, messages: [{ role: 'user' as const, content: `Stream first (${model})` }] };
