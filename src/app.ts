@@ -4,6 +4,7 @@ import { adminCatalogRoutes } from '../routes/admin/catalog';
 import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
 import { deferredRoutes } from '../routes/deferred';
+import { explainRoutes } from '../routes/explain';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
 import type { Deps } from './deps';
@@ -49,6 +50,7 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
 
   app.route('/', opsRoutes);
   app.route('/', openaiRoutes);
+  app.route('/', explainRoutes);
   app.route('/', deferredRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);
