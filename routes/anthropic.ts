@@ -12,6 +12,7 @@ import type { AppEnv } from '../src/http/types';
 import type { NativeRequest } from '../src/providers/types';
 import { sseEventText } from '../src/providers/sse';
 import { CountTokensRequest, MessagesRequest, toCanonical } from '../src/surfaces/anthropic/request';
+import { deferredAccepted } from './deferred';
 import { messageFromCompletion, MessagesEventWriter } from '../src/surfaces/anthropic/response';
 
 /** Request headers of the Messages protocol that an Anthropic upstream must see as the caller sent them. */
@@ -32,8 +33,10 @@ function streamError(error: Parameters<typeof renderError>[1]): string {
   return sseEventText('error', renderError('anthropic', error).body);
 }
 
-function respond(outcome: ChatOutcome | PassthroughOutcome, messageId: string): Response {
+function respond(outcome: ChatOutcome | PassthroughOutcome, messageId: string, url: string): Response {
   switch (outcome.kind) {
+    case 'deferred':
+      return deferredAccepted(outcome, url);
     case 'native-completion':
       return new Response(outcome.body, { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
     case 'native-stream':
@@ -80,7 +83,7 @@ export const anthropicRoutes = new Hono<AppEnv>()
       native: nativeRequest(c, body, untranslatable),
       extras,
     });
-    return respond(outcome, `msg_${c.get('requestId').slice(4)}`);
+    return respond(outcome, `msg_${c.get('requestId').slice(4)}`, c.req.url);
   })
   .post('/v1/messages/count_tokens', speaks('anthropic'), requireKey, async (c) => {
     const body = await readJson(c, CountTokensRequest);

@@ -12,6 +12,7 @@ import type { AppEnv } from '../src/http/types';
 import { catalogNameForModelId } from '../src/surfaces/bedrock/model-id';
 import { ConverseRequest, CountTokensRequest, toCanonical } from '../src/surfaces/bedrock/request';
 import { ConverseEventWriter, converseFromCompletion, streamException } from '../src/surfaces/bedrock/response';
+import { deferredAccepted } from './deferred';
 
 const EVENT_STREAM = 'application/vnd.amazon.eventstream';
 
@@ -39,6 +40,8 @@ function hintsWithTags(c: Context<AppEnv>, tags: Record<string, string>): Reques
 function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome): Response {
   const headers = { ...outcome.headers, 'x-amzn-requestid': c.get('requestId') };
   switch (outcome.kind) {
+    case 'deferred':
+      return deferredAccepted(outcome, c.req.url);
     case 'native-completion':
       return new Response(outcome.body, { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
     case 'native-stream':

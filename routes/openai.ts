@@ -13,6 +13,7 @@ import { speaks } from '../src/http/protocol';
 import { pullStream } from '../src/http/stream';
 import type { AppEnv } from '../src/http/types';
 import { sseData } from '../src/providers/sse';
+import { deferredAccepted } from './deferred';
 
 /** Serializes canonical chunks as OpenAI SSE, hiding the usage chunk from callers who did not ask for it. */
 function openAIEventStream(chunks: AsyncIterable<ChatCompletionChunk>, includeUsage: boolean): ReadableStream<Uint8Array> {
@@ -30,7 +31,8 @@ function openAIEventStream(chunks: AsyncIterable<ChatCompletionChunk>, includeUs
   });
 }
 
-function respond(outcome: ChatOutcome, includeUsage: boolean): Response {
+function respond(outcome: ChatOutcome, includeUsage: boolean, url: string): Response {
+  if (outcome.kind === 'deferred') return deferredAccepted(outcome, url);
   if (outcome.kind === 'completion') {
     const body = outcome.result.rawBody ?? JSON.stringify(outcome.result.completion);
     return new Response(body, { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
@@ -59,7 +61,7 @@ export const openaiRoutes = new Hono<AppEnv>()
       startedHr: c.get('startedHr'),
       signal: callerSignal(c),
     });
-    return respond(outcome, request.stream_options?.include_usage === true);
+    return respond(outcome, request.stream_options?.include_usage === true, c.req.url);
   })
   .get('/v1/models', speaks('openai'), requireKey, (c) => c.json({ object: 'list', data: listModels(c.var.services.catalog.current, c.var.principal) }))
   .get('/v1/models/:model{.+}', speaks('openai'), requireKey, (c) => {

@@ -5,6 +5,8 @@ import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
 import { anthropicRoutes } from '../routes/anthropic';
 import { bedrockRoutes } from '../routes/bedrock';
+import { deferredRoutes } from '../routes/deferred';
+import { explainRoutes } from '../routes/explain';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
 import type { Deps } from './deps';
@@ -52,6 +54,8 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
   app.route('/', openaiRoutes);
   app.route('/', anthropicRoutes);
   app.route('/', bedrockRoutes);
+  app.route('/', explainRoutes);
+  app.route('/', deferredRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);
   app.route('/admin/usage/caching', adminCachingRoutes);

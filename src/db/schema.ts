@@ -3,4 +3,5 @@ export { settings } from './settings';
 export { apiKeys } from '../keys/schema';
 export { usageEvents } from '../ledger/schema';
 export { catalogOverrides } from '../catalog/schema';
+export { deferredItems, batchJobs } from '../batch/schema';
 export { responseCache, promptCacheReturns } from '../cache/schema';

@@ -4,15 +4,18 @@ import { CompletionAssembler, replayChunks, replayCompletion } from '../cache/re
 import type { CachedAnswer, ResponseLookup } from '../cache/response-cache';
 import type { ServiceTier } from '../catalog/types';
 import { SluiceError, type ErrorCode } from '../errors';
-import { attributeCacheHit, attributeCost, type CostAttribution } from '../ledger/attribution';
-import { formatUsd } from '../ledger/pricing';
+import { attributeCacheHit, attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
+import { formatUsd, priceUsage } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
-import { TransportError, type UpstreamResponse } from '../providers/transport';
+import { TransportError, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
 import { StreamTap } from '../providers/stream-tap';
 import type { ChatResult, ChatTarget, NativeRequest, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
+import { enqueueDeferred, type DeferredView } from '../batch/queue';
+import { sendAtTier } from '../routing/flex';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
+import { chooseTier, type TierReason } from '../routing/tier';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { ChatExtras } from './extras';
@@ -52,7 +55,9 @@ export type ChatOutcome =
       chunks: AsyncIterable<ChatCompletionChunk>;
       /** The upstream's usage once reported (exact, unlike the OpenAI-shaped usage chunk, for cache writes). */
       usage(): Usage | undefined;
-    };
+    }
+  /** Queued for the batch tier: answer 202 with the view; the ledger row is written at completion. */
+  | { kind: 'deferred'; headers: Record<string, string>; deferred: DeferredView };
 
 /** The answer of a pass-through (caller and upstream speak the same protocol): the upstream's own. */
 export type PassthroughOutcome =
@@ -83,16 +88,14 @@ interface Attempt {
   promptCache: PromptCacheSession | undefined;
   /** Collects a streamed answer for the response cache (a miss that may be stored). */
   assembler: CompletionAssembler | undefined;
+  /** Why the tier asked for is the one it is. */
+  tierReason: TierReason;
+  /** Upstream calls made (flex retries and fallback included). */
+  attempts: number;
 }
 
-/** What a ledger event and the response headers are built from. */
-type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache'>;
-
-function requestedTier(request: ChatRequest): ServiceTier {
-  if (request.service_tier === 'flex') return 'flex';
-  if (request.service_tier === 'priority') return 'priority';
-  return 'standard';
-}
+/** What a ledger event and the response headers are built from (no tier reason when no upstream was asked). */
+type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache' | 'attempts'> & { tierReason: TierReason | null };
 
 /** Maps an upstream failure to what the caller sees: its own mistakes keep their 4xx, ours become 5xx. */
 export function errorForFailure(provider: string, failure: UpstreamFailure): UpstreamError {
@@ -154,23 +157,40 @@ export function handleChat(services: Services, call: ChatCall & { native: Native
 export function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome>;
 export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome | PassthroughOutcome> {
   const { deps } = services;
-  const decision = resolveRoute({ catalog: services.catalog.current, principal: call.principal, request: call.request, hints: call.hints });
+  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
+  const decision = resolveRoute({
+    catalog: services.catalog.current,
+    principal: call.principal,
+    request: call.request,
+    hints: call.hints,
+    policy,
+    conversations: { memory: services.conversations, now: deps.clock.now() },
+  });
   const adapter = adapterFor(decision.model.provider);
   if (!adapter) {
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
-  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
+  // The tier first: a request contradicting itself (batch on a stream, ...) is refused before anything else.
+  const tier = chooseTier({
+    policy,
+    hint: call.hints.tier,
+    deadlineS: call.hints.deadlineS,
+    serviceTier: call.request.service_tier,
+    model: decision.model,
+    stream: call.stream,
+    timeouts: { standardMs: deps.config.upstreamTimeoutMs, flexMs: deps.config.tiers.flexTimeoutMs },
+  });
   const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache, deps.config.cache.defaultTtlS);
   const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, cacheKeyRequest(call));
-  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache }, cache.answer);
+  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache, tierReason: null, attempts: 0 }, cache.answer);
 
   const promptCache = promptCacheSession(services.cache.promptReturns, deps.clock, call.principal, policy, decision.model);
   const target: ChatTarget = {
     request: call.request,
     model: decision.model,
     stream: call.stream,
-    tier: requestedTier(call.request),
-    timeoutMs: deps.config.upstreamTimeoutMs,
+    tier: tier.tier,
+    timeoutMs: tier.timeoutMs,
     signal: call.signal,
     nowMs: deps.clock.now(),
     ...(call.extras ? { extras: call.extras } : {}),
@@ -179,12 +199,12 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
   const passthrough = passthroughFor(adapter, call.native);
   if (!passthrough) checkTranslatable(call.native, adapter.id, call.request.model);
   // Building the upstream request validates the translation (bad input for this provider) before anything is recorded.
-  const upstreamRequest = await (passthrough && call.native
-    ? passthrough.buildRequest(target, call.native, deps.config)
-    : adapter.buildChatRequest(target, deps.config));
+  const build = (t: ChatTarget): UpstreamRequest | Promise<UpstreamRequest> =>
+    passthrough && call.native ? passthrough.buildRequest(t, call.native, deps.config) : adapter.buildChatRequest(t, deps.config);
+  const upstreamRequest = await build(target);
   // A streamed answer that may be stored is assembled from its chunks as they pass.
   const assembler = cache.status === 'miss' && call.stream ? new CompletionAssembler() : undefined;
-  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, assembler };
+  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, assembler, tierReason: tier.reason, attempts: 0 };
 
   const missing = adapter.missingCredentials(deps.config);
   if (missing) {
@@ -193,15 +213,22 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     throw error;
   }
 
+  if (tier.tier === 'batch') {
+    // The batch path sends the canonical request, even for a caller whose upstream speaks its protocol.
+    checkTranslatable(call.native, adapter.id, call.request.model);
+    const deferred = await enqueueDeferred(services, { call, decision, tierReason: tier.reason, tags: eventTags(call) });
+    return { kind: 'deferred', headers: sluiceHeaders(attempt, 'batch'), deferred };
+  }
+
   services.metrics.gatewayOverhead.observe((performance.now() - call.startedHr) / 1000);
   let response: UpstreamResponse;
   try {
-    response = await deps.transport(upstreamRequest);
+    response = await sendAtTier(deps, adapter, tier, upstreamRequest, attempt, build);
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
-    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, target.timeoutMs);
+    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, attempt.target.timeoutMs);
     const status: EventStatus = failure ? 'error' : 'aborted';
-    record(services, attempt, { status, usage: ZERO_USAGE, tier: target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
+    record(services, attempt, { status, usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
     throw failure ?? new SluiceError('client_closed', 'The caller closed the connection before the upstream answered.');
   }
 
@@ -210,7 +237,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     const failure = adapter.parseError(response.status, body, response.headers);
     const error = errorForFailure(adapter.id, failure);
     services.metrics.upstreamErrors.inc({ provider: adapter.id, type: failure.type });
-    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: target.tier, httpStatus: error.status, errorType: failure.type });
+    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: error.status, errorType: failure.type });
     throw error;
   }
 
@@ -422,6 +449,7 @@ function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<strin
     'x-sluice-model': decision.model.id,
     'x-sluice-family': decision.family?.name ?? '',
     'x-sluice-tier': servedTier,
+    'x-sluice-tier-reason': attempt.tierReason ?? '',
     'x-sluice-cache': attempt.cache.status,
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
@@ -440,6 +468,11 @@ interface RecordInput {
   attribution?: CostAttribution;
 }
 
+/** The ledger's tags for a call (JSON): the key's tags win over request detail tags, so attribution cannot be forged. */
+export function eventTags(call: ChatCall): string {
+  return JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags });
+}
+
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
 function record(services: Services, attempt: Recorded, input: RecordInput): LedgerEvent {
   const { call, decision } = attempt;
@@ -453,26 +486,25 @@ function record(services: Services, attempt: Recorded, input: RecordInput): Ledg
     user: call.principal.user,
     team: call.principal.team,
     project: call.principal.project,
-    // The key's tags win over request detail tags: attribution cannot be forged.
-    tags: JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags }),
+    tags: eventTags(call),
     surface: call.surface,
     requestedModel: decision.requestedModel,
     servedModel: decision.model.id,
     provider: decision.model.provider,
     family: decision.family?.name ?? null,
     tier: input.tier,
+    tierReason: attempt.tierReason,
+    attempts: attempt.attempts,
     stream: call.stream,
-    inputTokens: input.usage.inputTokens,
-    cachedInputTokens: input.usage.cachedInputTokens,
-    cacheWriteTokens: input.usage.cacheWriteTokens,
-    cacheWrite1hTokens: input.usage.cacheWrite1hTokens,
-    outputTokens: input.usage.outputTokens,
-    reasoningTokens: input.usage.reasoningTokens,
+    ...usageColumns(input.usage),
     ...cost,
     cache: attempt.cache.status,
     complexity: decision.complexity,
     scorerVersion: decision.scorerVersion,
     routeReason: decision.reason,
+    shadowModel: decision.shadow?.id ?? null,
+    // What the shadow decision would have cost for the same tokens (an estimate: another model's answer differs).
+    shadowCostNusd: decision.shadow && input.status === 'ok' ? priceUsage(decision.shadow.rates, input.tier, input.usage) : null,
     latencyMs,
     ttftMs: input.ttftMs ?? null,
     status: input.status,

@@ -4,6 +4,7 @@ import type { Deps } from '../deps';
 import { KeyAuthenticator } from '../keys/authenticator';
 import { LedgerWriter } from '../ledger/writer';
 import { Metrics } from '../ops/metrics';
+import { ConversationMemory } from '../routing/sticky';
 
 /**
  * The long-lived parts built once per app from its Deps: caches, the ledger buffer, metrics.
@@ -16,6 +17,8 @@ export interface Services {
   ledger: LedgerWriter;
   metrics: Metrics;
   cache: CacheServices;
+  /** Which model each live conversation is on (routing stickiness). */
+  conversations: ConversationMemory;
   /** SHA-256 (hex) of the admin key. */
   adminKeyHash: string;
 }
@@ -31,5 +34,5 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
   });
   metrics.gauge('sluice_ledger_buffer_depth', 'Ledger events waiting to be written.', () => ledger.depth);
   const cache = createCacheServices(deps, ledger, metrics);
-  return { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, cache, adminKeyHash };
+  return { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, cache, conversations: new ConversationMemory(), adminKeyHash };
 }

@@ -402,8 +402,10 @@ const anthropicPassthrough: PassthroughAdapter = {
   protocol: 'anthropic',
 
   buildRequest(target, native, config) {
-    const body = { ...native.body, model: target.model.upstream_id };
-    return messagesRequest(target, config, target.promptCache ? target.promptCache.anthropic(body as typeof body & AnthropicPrompt) : body, native.headers);
+    const body: Record<string, unknown> = { ...native.body, model: target.model.upstream_id };
+    // As for translated requests: Anthropic's priority capacity is used when Sluice chose priority.
+    if (target.tier === 'priority' && body.service_tier === undefined) body.service_tier = 'auto';
+    return messagesRequest(target, config, target.promptCache ? target.promptCache.anthropic(body as Record<string, unknown> & AnthropicPrompt) : body, native.headers);
   },
 
   countTokens: {

@@ -66,12 +66,19 @@ async function runtimeRequest(target: ChatTarget, config: Config, operation: Ope
   return { method: 'POST', url, headers, body: text, timeoutMs: target.timeoutMs, ...(target.signal ? { signal: target.signal } : {}) };
 }
 
+/** The tier Sluice chose, in a caller's own body (a fallback to standard undoes the flex it asked for). */
+function withServiceTier(body: Record<string, unknown>, tier: ChatTarget['tier']): Record<string, unknown> {
+  if (tier === 'flex' || tier === 'priority') return { ...body, serviceTier: { type: tier } };
+  const asked = (body.serviceTier as { type?: unknown } | undefined)?.type;
+  return asked === 'flex' || asked === 'priority' ? { ...body, serviceTier: { type: 'default' } } : body;
+}
+
 /** Bedrock callers: their Converse body as it is, for the model resolved from the path. */
 const bedrockPassthrough: PassthroughAdapter = {
   protocol: 'bedrock',
 
   buildRequest(target, native, config) {
-    const body = native.body as typeof native.body & ConversePrompt;
+    const body = withServiceTier(native.body, target.tier) as Record<string, unknown> & ConversePrompt;
     return runtimeRequest(target, config, target.stream ? 'converse-stream' : 'converse', target.promptCache ? target.promptCache.converse(body) : body);
   },
 

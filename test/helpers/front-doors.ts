@@ -29,6 +29,8 @@ interface CatalogPrices {
   output: number;
   cached_input?: number;
   cache_write?: number;
+  flex_input?: number;
+  flex_output?: number;
 }
 
 const pricesByHarness = new WeakMap<Harness, Map<string, CatalogPrices>>();

@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { anthropicClient, handCost, startRecorder, type Recorder } from '../helpers/front-doors';
+import { findJob } from '../../src/jobs';
 import { startHarness, type Harness } from '../helpers/harness';
 
 const weatherTool: Anthropic.Tool = {
@@ -245,6 +246,27 @@ describe('the response cache behind the Anthropic front door', () => {
     const { data: replayed, response: replay } = await client.messages.create(streamFirst).withResponse();
     expect(replay.headers.get('x-sluice-cache')).toBe('hit');
     expect(replayed.content).toEqual(streamedFirst.content);
+  });
+});
+
+describe('the batch tier behind the Anthropic front door', () => {
+  it('defers a request with 202 and answers the poll with an Anthropic Message', async () => {
+    const accepted = await fetch(`${h.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json', 'x-sluice-tier': 'batch' },
+      body: JSON.stringify({ model: 'claude-haiku-5-5', max_tokens: 60, messages: [{ role: 'user', content: 'Summarize later' }] }),
+    });
+    expect(accepted.status).toBe(202);
+    const deferred = (await accepted.json()) as { id: string; status: string; poll_url: string };
+    expect(deferred.status).toBe('queued');
+    let view: { status: string; result?: Anthropic.Message } = deferred;
+    for (let run = 0; run < 5 && view.status !== 'completed'; run++) {
+      await findJob('batch')!.run(h.gateway.sluice.services, Date.now());
+      view = (await (await fetch(deferred.poll_url, { headers: { 'x-api-key': key } })).json()) as typeof view;
+    }
+    expect(view.status).toBe('completed');
+    expect(view.result).toMatchObject({ type: 'message', role: 'assistant', stop_reason: 'end_turn', content: [{ type: 'text' }] });
+    expect((await h.events()).at(-1)).toMatchObject({ surface: 'anthropic', tier: 'batch', status: 'ok' });
   });
 });
 

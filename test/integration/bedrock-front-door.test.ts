@@ -19,8 +19,9 @@ import {
   type Tool,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bedrockClient, handCost, startRecorder, type Recorder } from '../helpers/front-doors';
-import { ADMIN_KEY, startHarness, type Harness } from '../helpers/harness';
+import { bedrockClient, handCost, pricesOf, startRecorder, type Recorder } from '../helpers/front-doors';
+import { findJob } from '../../src/jobs';
+import { ADMIN_KEY, nusd, startHarness, type Harness } from '../helpers/harness';
 
 const run = promisify(execFile);
 
@@ -212,6 +213,27 @@ describe('the response cache behind the Bedrock front door', () => {
   });
 });
 
+describe('the batch tier behind the Bedrock front door', () => {
+  it('defers a request with 202, drains it through Bedrock (no batch API there), and answers the poll in Converse shape', async () => {
+    const accepted = await fetch(`${h.url}/model/amazon.nova-micro-v1%3A0/converse`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-sluice-tier': 'batch' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'Summarize later' }] }] }),
+    });
+    expect(accepted.status).toBe(202);
+    const deferred = (await accepted.json()) as { poll_url: string; status: string };
+    let view: { status: string; result?: { output?: unknown; stopReason?: string; usage?: { inputTokens: number } } } = deferred;
+    for (let run = 0; run < 5 && view.status !== 'completed'; run++) {
+      await findJob('batch')!.run(h.gateway.sluice.services, Date.now());
+      view = (await (await fetch(deferred.poll_url, { headers: { authorization: `Bearer ${key}` } })).json()) as typeof view;
+    }
+    expect(view.status).toBe('completed');
+    expect(view.result).toMatchObject({ output: { message: { role: 'assistant' } }, stopReason: 'end_turn' });
+    expect(view.result?.usage?.inputTokens).toBeGreaterThan(0);
+    expect(recorder.requests.at(-1)?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
+  });
+});
+
 describe('the pass-through to a Bedrock upstream', () => {
   it('sends the caller’s Converse body untouched, SigV4-signed, for the model the id resolves to', async () => {
     const body = {
@@ -235,6 +257,21 @@ describe('the pass-through to a Bedrock upstream', () => {
     expect(JSON.parse(sent.body)).toEqual(body);
     expect(sent.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/us-east-1\/bedrock\/aws4_request/);
     expect(answer).toBe(Buffer.concat(sent.response).toString('utf8'));
+  });
+
+  it('says the tier Sluice chose in the caller’s body, and meters the tier Bedrock served', async () => {
+    const response = await fetch(`${h.url}/model/${encodeURIComponent('global.amazon.nova-2-lite-v1:0')}/converse`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-sluice-tier': 'flex' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'Hi' }] }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-sluice-tier')).toBe('flex');
+    expect(JSON.parse(recorder.requests.at(-1)!.body)).toMatchObject({ serviceTier: { type: 'flex' } });
+    const event = (await h.events()).at(-1)!;
+    expect(event).toMatchObject({ served_model: 'nova-2-lite', tier: 'flex' });
+    const p = await pricesOf(h, 'nova-2-lite');
+    expect(event.cost_nusd).toBe(nusd(event.input_tokens, p.flex_input!) + nusd(event.output_tokens, p.flex_output!));
   });
 
   it('passes ConverseStream bytes through as Bedrock sent them', async () => {
