@@ -1,7 +1,10 @@
 import { Hono } from 'hono';
+import { adminAlertRoutes } from '../routes/admin/alerts';
+import { adminBudgetRoutes } from '../routes/admin/budgets';
 import { adminCatalogRoutes } from '../routes/admin/catalog';
 import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
+import { adminWebhookRoutes } from '../routes/admin/webhooks';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
 import type { Deps } from './deps';
@@ -49,6 +52,9 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
   app.route('/admin/keys', adminKeyRoutes);
   app.route('/admin/usage', adminUsageRoutes);
   app.route('/admin/catalog', adminCatalogRoutes);
+  app.route('/admin/budgets', adminBudgetRoutes);
+  app.route('/admin/webhooks', adminWebhookRoutes);
+  app.route('/admin/alerts', adminAlertRoutes);
 
   return {
     app,

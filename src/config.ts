@@ -55,7 +55,8 @@ const FileConfig = z
       .optional(),
     catalog: CatalogOverrides.optional(),
     default_policy: KeyPolicy.optional(),
-    webhooks: z.object({ allow_private: z.boolean().optional() }).strict().optional(),
+    webhooks: z.object({ allow_private: z.boolean().optional(), timeout_ms: positiveInt.optional() }).strict().optional(),
+    budgets: z.object({ reconcile_ms: positiveInt.optional() }).strict().optional(),
   })
   .strict();
 export type FileConfig = z.infer<typeof FileConfig>;
@@ -92,6 +93,10 @@ export interface Config {
   catalog: CatalogOverrides | undefined;
   defaultPolicy: KeyPolicy;
   webhookAllowPrivate: boolean;
+  /** Time a webhook receiver has to answer, in ms (a timeout is retried). */
+  webhookTimeoutMs: number;
+  /** How often budget counters are reconciled with the database (other instances' spend), in ms. */
+  budgetReconcileMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -170,5 +175,7 @@ export function parseConfig(env: Env, file?: unknown): Config {
     catalog: f.catalog,
     defaultPolicy: f.default_policy ?? {},
     webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),
+    webhookTimeoutMs: intFromEnv(env, 'SLUICE_WEBHOOK_TIMEOUT_MS') ?? f.webhooks?.timeout_ms ?? 15_000,
+    budgetReconcileMs: intFromEnv(env, 'SLUICE_BUDGET_RECONCILE_MS') ?? f.budgets?.reconcile_ms ?? 5_000,
   };
 }

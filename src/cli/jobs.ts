@@ -3,6 +3,7 @@ import { createApp } from '../app';
 import { openDatabase } from '../db/client';
 import { applyMigrations } from '../db/migrate';
 import { createJsonLogger, systemClock } from '../deps';
+import { resolveHost } from '../entry/node-dns';
 import { createNodeTransport } from '../entry/node-transport';
 import { loadConfig } from '../entry/load-config';
 import { findJob, JOBS } from '../jobs';
@@ -28,6 +29,7 @@ export async function jobsCommand(argv: string[]): Promise<number> {
       transport: transport.transport,
       config,
       logger: createJsonLogger('info'),
+      resolveHost,
       defer: (promise) => pending.push(promise),
     });
     console.log(`${job.name}: ${await job.run(sluice.services, systemClock.now())}`);

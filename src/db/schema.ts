@@ -3,3 +3,5 @@ export { settings } from './settings';
 export { apiKeys } from '../keys/schema';
 export { usageEvents } from '../ledger/schema';
 export { catalogOverrides } from '../catalog/schema';
+export { budgets, budgetAlerts } from '../budgets/schema';
+export { webhookEndpoints, webhookEvents, webhookDeliveries, webhookAttempts } from '../webhooks/schema';

@@ -1,3 +1,4 @@
+import type { Admission } from '../budgets/enforcer';
 import type { ServiceTier } from '../catalog/types';
 import { SluiceError, type ErrorCode } from '../errors';
 import { attributeCost } from '../ledger/attribution';
@@ -5,7 +6,7 @@ import { formatUsd } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
-import { TransportError, type UpstreamResponse } from '../providers/transport';
+import { TransportError, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
 import type { ChatResult, ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
 import type { ChatCompletionChunk, ChatRequest } from './chat';
@@ -49,13 +50,14 @@ export class UpstreamError extends SluiceError {
   }
 }
 
-type EventStatus = 'ok' | 'error' | 'aborted';
+type EventStatus = 'ok' | 'error' | 'aborted' | 'blocked';
 
 interface Attempt {
   call: ChatCall;
   decision: RouteDecision;
   adapter: ProviderAdapter;
   target: ChatTarget;
+  admission: Admission;
 }
 
 function requestedTier(request: ChatRequest): ServiceTier {
@@ -97,22 +99,37 @@ function transportFailure(error: TransportError, provider: string, timeoutMs: nu
  */
 export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome> {
   const { deps } = services;
-  const decision = resolveRoute({ catalog: services.catalog.current, principal: call.principal, request: call.request, hints: call.hints });
+  const routed = resolveRoute({ catalog: services.catalog.current, principal: call.principal, request: call.request, hints: call.hints });
+  // Budgets (src/budgets) may refuse the request or step it down to a cheaper model or tier; the
+  // worst-case cost stays reserved until record() settles it (release() if we throw before that).
+  const admission = services.budgets.admit(call, routed, requestedTier(call.request));
+  const decision = admission.decision;
   const adapter = adapterFor(decision.model.provider);
   if (!adapter) {
+    admission.release();
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
   const target: ChatTarget = {
     request: call.request,
     model: decision.model,
     stream: call.stream,
-    tier: requestedTier(call.request),
+    tier: admission.tier,
     timeoutMs: deps.config.upstreamTimeoutMs,
     signal: call.signal,
   };
   // Building the upstream request validates the translation (bad input for this provider) before anything is recorded.
-  const upstreamRequest = adapter.buildChatRequest(target, deps.config);
-  const attempt: Attempt = { call, decision, adapter, target };
+  let upstreamRequest: UpstreamRequest;
+  try {
+    upstreamRequest = adapter.buildChatRequest(target, deps.config);
+  } catch (error) {
+    admission.release();
+    throw error;
+  }
+  const attempt: Attempt = { call, decision, adapter, target, admission };
+  if (admission.refusal) {
+    record(services, attempt, { status: 'blocked', usage: ZERO_USAGE, tier: target.tier, httpStatus: admission.refusal.status, errorType: admission.refusal.code });
+    throw admission.refusal;
+  }
 
   const missing = adapter.missingCredentials(deps.config);
   if (missing) {
@@ -242,6 +259,8 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
     try {
       for (;;) {
         if (!(await fill())) break;
+        const cut = attempt.admission.cutStream(decoder.outputChars);
+        if (cut) throw cut;
         const batch = pending;
         pending = [];
         for (const chunk of batch) yield chunk;
@@ -251,10 +270,10 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
       errorType = undefined;
     } catch (error) {
       const failure = failureFor(error);
-      status = attempt.call.signal.aborted ? 'aborted' : 'error';
+      status = attempt.call.signal.aborted ? 'aborted' : failure.code === 'budget_exceeded' ? 'blocked' : 'error';
       httpStatus = status === 'aborted' ? 499 : failure.status;
       errorType = status === 'aborted' ? 'client_closed' : failure.code;
-      if (status === 'error') throw failure;
+      if (status !== 'aborted') throw failure;
     } finally {
       // Runs on completion, on error, and when the caller stops reading (the generator is returned).
       finish(status, httpStatus, errorType);
@@ -284,6 +303,7 @@ function sluiceHeaders(attempt: Attempt, servedTier: ServiceTier): Record<string
     'x-sluice-cache': 'bypass',
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
+    ...attempt.admission.headers,
   };
 }
 
@@ -295,6 +315,11 @@ interface RecordInput {
   errorType?: string;
   ttftMs?: number | null;
   estimated?: boolean;
+}
+
+/** The ledger's tags for a call (JSON): the key's tags win over request detail tags, so attribution cannot be forged. */
+export function eventTags(call: ChatCall): string {
+  return JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags });
 }
 
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
@@ -310,8 +335,7 @@ function record(services: Services, attempt: Attempt, input: RecordInput): Ledge
     user: call.principal.user,
     team: call.principal.team,
     project: call.principal.project,
-    // The key's tags win over request detail tags: attribution cannot be forged.
-    tags: JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags }),
+    tags: eventTags(call),
     surface: call.surface,
     requestedModel: decision.requestedModel,
     servedModel: decision.model.id,
@@ -338,6 +362,7 @@ function record(services: Services, attempt: Attempt, input: RecordInput): Ledge
     usageEstimated: input.estimated ?? false,
   };
   services.ledger.add(event);
+  attempt.admission.settle(event);
   const m = services.metrics;
   const model = decision.model.id;
   m.requests.inc({ surface: call.surface, provider: decision.model.provider, model, tier: input.tier, status: input.status });

@@ -1,8 +1,11 @@
+import { BudgetEnforcer } from '../budgets/enforcer';
+import { evaluateBudget, raiseBlockedAlert } from '../budgets/evaluate';
 import { CatalogStore } from '../catalog/store';
 import type { Deps } from '../deps';
 import { KeyAuthenticator } from '../keys/authenticator';
 import { LedgerWriter } from '../ledger/writer';
 import { Metrics } from '../ops/metrics';
+import { WebhookDispatcher } from '../webhooks/dispatcher';
 
 /**
  * The long-lived parts built once per app from its Deps: caches, the ledger buffer, metrics.
@@ -14,6 +17,10 @@ export interface Services {
   keys: KeyAuthenticator;
   ledger: LedgerWriter;
   metrics: Metrics;
+  /** Budget counters and request-path enforcement (src/budgets). */
+  budgets: BudgetEnforcer;
+  /** Webhook delivery (src/webhooks); events enter through `enqueueEvent`. */
+  webhooks: WebhookDispatcher;
   /** SHA-256 (hex) of the admin key. */
   adminKeyHash: string;
 }
@@ -28,5 +35,22 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     defer: deps.defer,
   });
   metrics.gauge('sluice_ledger_buffer_depth', 'Ledger events waiting to be written.', () => ledger.depth);
-  return { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, adminKeyHash };
+  const webhooks = new WebhookDispatcher(deps, metrics, {
+    timeoutMs: deps.config.webhookTimeoutMs,
+    random: deps.random ?? Math.random,
+    urlPolicy: { allowPrivate: deps.config.webhookAllowPrivate, resolveHost: deps.resolveHost },
+  });
+  const budgets = new BudgetEnforcer(
+    deps,
+    catalog,
+    {
+      evaluate: async (rule, anchor) => (await evaluateBudget(services, rule, anchor)).keys,
+      blocked: (rule, anchor) => raiseBlockedAlert(services, rule, anchor),
+    },
+    metrics,
+  );
+  const services: Services = { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, budgets, webhooks, adminKeyHash };
+  ledger.onCommit((events) => budgets.onCommit(events));
+  await budgets.start();
+  return services;
 }

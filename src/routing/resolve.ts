@@ -26,11 +26,21 @@ export interface RouteInput {
   hints: RequestHints;
 }
 
+/** Whether the key's allowed-models list (empty: any) admits the model. */
+export function modelAllowed(principal: Principal, model: CatalogModel): boolean {
+  return principal.allowedModels.length === 0 || principal.allowedModels.some((m) => m === model.id || model.aliases.includes(m));
+}
+
+/** Whether the key's allowed-families list (empty: any) admits the model. */
+export function familyAllowed(principal: Principal, model: CatalogModel): boolean {
+  return principal.allowedFamilies.length === 0 || (model.family !== undefined && principal.allowedFamilies.includes(model.family));
+}
+
 function checkAllowed(principal: Principal, model: CatalogModel, requested: string): void {
-  if (principal.allowedModels.length > 0 && !principal.allowedModels.some((m) => m === model.id || model.aliases.includes(m))) {
+  if (!modelAllowed(principal, model)) {
     throw new SluiceError('forbidden', `This key may not use model "${requested}"; it may use: ${principal.allowedModels.join(', ')}.`, { param: 'model' });
   }
-  if (principal.allowedFamilies.length > 0 && (model.family === undefined || !principal.allowedFamilies.includes(model.family))) {
+  if (!familyAllowed(principal, model)) {
     throw new SluiceError('forbidden', `This key may not use model "${requested}"; it may use the families: ${principal.allowedFamilies.join(', ')}.`, { param: 'model' });
   }
 }
