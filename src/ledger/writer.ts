@@ -31,6 +31,8 @@ export class LedgerWriter {
   private buffer: LedgerEvent[] = [];
   private flushing: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Resolves the deferred promise of the scheduled flush, so nothing waits on a cleared timer. */
+  private fireTimer: (() => void) | undefined;
   private failures = 0;
   private closed = false;
   private readonly hooks: FlushHook[] = [];
@@ -77,6 +79,7 @@ export class LedgerWriter {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.fireTimer?.();
     for (let attempt = 0; attempt < CLOSE_ATTEMPTS && this.buffer.length > 0; attempt++) {
       await this.flush();
       if (this.buffer.length > 0) await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
@@ -90,13 +93,12 @@ export class LedgerWriter {
 
   private schedule(delayMs: number): void {
     if (this.timer || this.closed) return;
-    let fire: () => void = () => {};
     const fired = new Promise<void>((resolve) => {
-      fire = resolve;
+      this.fireTimer = resolve;
     });
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      fire();
+      this.fireTimer?.();
     }, delayMs);
     this.options.defer(fired.then(() => this.flush()));
   }

@@ -1,0 +1,126 @@
+import { count } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/client';
+import { silentLogger } from '../../src/deps';
+import { usageEvents } from '../../src/ledger/schema';
+import { LedgerWriter, type LedgerEvent } from '../../src/ledger/writer';
+import { Metrics } from '../../src/ops/metrics';
+import { createTestDatabase } from '../helpers/db';
+
+function event(i: number): LedgerEvent {
+  return {
+    id: `evt_${String(i).padStart(8, '0')}`,
+    time: 1_790_000_000_000 + i,
+    requestId: `req_${String(i).padStart(8, '0')}`,
+    keyId: 'key_1',
+    user: null,
+    team: 'a',
+    project: null,
+    tags: '{}',
+    surface: 'openai',
+    requestedModel: 'gpt-4o-mini',
+    servedModel: 'gpt-4o-mini',
+    provider: 'openai',
+    family: 'gpt-4o',
+    tier: 'standard',
+    stream: false,
+    inputTokens: 10,
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: 5,
+    reasoningTokens: 0,
+    costNusd: 4500,
+    baselineCostNusd: 4500,
+    routingSavingsNusd: 0,
+    cachingSavingsNusd: 0,
+    tierSavingsNusd: 0,
+    cache: 'bypass',
+    complexity: null,
+    scorerVersion: null,
+    routeReason: 'requested',
+    latencyMs: 3,
+    ttftMs: null,
+    status: 'ok',
+    httpStatus: 200,
+    errorType: null,
+    usageEstimated: false,
+  };
+}
+
+/** Wraps a Db so that its batch() fails the next `failures` times, optionally after committing. */
+function flaky(db: Db, failures: { count: number; afterCommit?: boolean }): Db {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === 'batch') {
+        return async (...args: Parameters<Db['batch']>) => {
+          if (failures.count > 0) {
+            failures.count--;
+            if (failures.afterCommit) await target.batch(...args);
+            throw new Error('database is locked');
+          }
+          return target.batch(...args);
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+}
+
+describe('LedgerWriter', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  const deferred: Promise<unknown>[] = [];
+  beforeEach(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await Promise.allSettled(deferred);
+    database.cleanup();
+  });
+
+  async function rows(): Promise<number> {
+    const [row] = await database.db.select({ n: count() }).from(usageEvents);
+    return row?.n ?? 0;
+  }
+
+  it('writes every event in batches and flushes the rest on close', async () => {
+    const metrics = new Metrics();
+    const writer = new LedgerWriter(database.db, silentLogger, metrics, { flushIntervalMs: 10_000, maxBatch: 100, defer: (p) => deferred.push(p) });
+    for (let i = 0; i < 1234; i++) writer.add(event(i));
+    await writer.close();
+    expect(await rows()).toBe(1234);
+    expect(writer.depth).toBe(0);
+  });
+
+  it('retries a failed flush without losing an event', async () => {
+    const metrics = new Metrics();
+    const writer = new LedgerWriter(flaky(database.db, { count: 2 }), silentLogger, metrics, { flushIntervalMs: 5, maxBatch: 50, defer: (p) => deferred.push(p) });
+    for (let i = 0; i < 120; i++) writer.add(event(i));
+    await writer.flush();
+    expect(writer.depth).toBe(120);
+    await writer.close();
+    expect(await rows()).toBe(120);
+    expect(metrics.render()).toMatch(/sluice_ledger_flush_failures_total 2/);
+  });
+
+  it('does not duplicate an event when a flush committed but reported failure', async () => {
+    const writer = new LedgerWriter(flaky(database.db, { count: 1, afterCommit: true }), silentLogger, new Metrics(), {
+      flushIntervalMs: 5,
+      maxBatch: 500,
+      defer: (p) => deferred.push(p),
+    });
+    for (let i = 0; i < 30; i++) writer.add(event(i));
+    await writer.close();
+    expect(await rows()).toBe(30);
+  });
+
+  it('tells commit listeners exactly which events were committed', async () => {
+    const seen: string[] = [];
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 5, maxBatch: 7, defer: (p) => deferred.push(p) });
+    writer.onCommit((events) => seen.push(...events.map((e) => e.id)));
+    for (let i = 0; i < 20; i++) writer.add(event(i));
+    await writer.close();
+    expect(seen).toHaveLength(20);
+    expect(new Set(seen).size).toBe(20);
+  });
+});
