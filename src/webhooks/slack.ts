@@ -4,7 +4,7 @@ import { BudgetEventData } from './event-types';
 const Payload = z.object({ type: z.string(), timestamp: z.string(), data: z.record(z.string(), z.unknown()) });
 
 function money(usd: number): string {
-  return `$${usd.toFixed(usd >= 100 ? 0 : 2)}`;
+  return `$${usd.toFixed(2)}`;
 }
 
 function scopeLabel(scope: { type: string; value: string | null }): string {

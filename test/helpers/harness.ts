@@ -25,6 +25,8 @@ export interface Harness {
   eventsWhen(count: number, timeoutMs?: number): Promise<EventView[]>;
   admin(path: string, init?: RequestInit): Promise<Response>;
   openai(key: string, options?: { maxRetries?: number }): OpenAI;
+  /** Another gateway on the same database and sim: a second instance of a multi-instance deployment. */
+  startPeer(): Promise<NodeServer>;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,10 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   sim?: SimOptions;
   clock?: Clock;
+  /** Jitter source for webhook retries. */
+  random?: () => number;
+  /** Name resolution for the webhook SSRF guard (default: the system resolver). */
+  resolveHost?: (hostname: string) => Promise<string[]>;
 }
 
 /** A real gateway on loopback, with a real libSQL file, in front of the simulated upstream. */
@@ -55,7 +61,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SLUICE_LEDGER_FLUSH_MS: '20',
     ...options.env,
   });
-  const gateway = await startNodeServer({ config, jobs: false, logger: silentLogger, ...(options.clock ? { clock: options.clock } : {}) });
+  const serverOptions = {
+    config,
+    jobs: false,
+    logger: silentLogger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+  };
+  const gateway = await startNodeServer(serverOptions);
+  const peers: NodeServer[] = [];
   const url = gateway.url;
 
   const admin = (path: string, init: RequestInit = {}): Promise<Response> =>
@@ -100,7 +115,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     openai(key, clientOptions = {}) {
       return new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: clientOptions.maxRetries ?? 0, timeout: 20_000 });
     },
+    async startPeer() {
+      const peer = await startNodeServer(serverOptions);
+      peers.push(peer);
+      return peer;
+    },
     async close() {
+      for (const peer of peers) await peer.close();
       await gateway.close();
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
