@@ -105,7 +105,7 @@ export class Admission {
       if (!c.rule.cutStreams) continue;
       const usage = { ...ZERO_USAGE, inputTokens: this.promptTokens, outputTokens: Math.ceil(outputChars / 4) };
       const running = priceUsage(this.decision.model.rates, this.tier, usage);
-      if (spendOf(c) + c.reserved - this.reservedNusd + running > c.rule.amountNusd) return this.enforcer.cut(c);
+      if (spendOf(c) + c.reserved - this.reservedNusd + running > c.rule.amountNusd) return this.enforcer.cut(c, this.reservedNusd, running);
     }
     return undefined;
   }
@@ -276,11 +276,16 @@ export class BudgetEnforcer {
     for (const c of counters) c.unflushed += event.costNusd;
   }
 
-  /** The error that cuts a stream running past a budget. */
-  cut(c: PeriodCounter): SluiceError {
+  /** The error that cuts a stream running past a budget (`ownReservation` and `runningNusd`: the stream's). */
+  cut(c: PeriodCounter, ownReservation: number, runningNusd: number): SluiceError {
     this.actions.inc({ action: 'cut' });
     this.noteBlocked(c);
-    return this.refusalFor(c, this.deps.clock.now(), 'The stream was cut off because it ran past the budget. ');
+    const others = spendOf(c) + c.reserved - ownReservation;
+    return this.refusalFor(
+      c,
+      this.deps.clock.now(),
+      `The stream was cut off: it had used about ${usdLabel(runningNusd)}, which with ${usdLabel(others)} spent and reserved by other requests passes the budget. `,
+    );
   }
 
   private refusalFor(c: PeriodCounter, now: number, prefix = ''): SluiceError {

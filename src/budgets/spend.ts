@@ -48,7 +48,8 @@ export async function topSpenders(db: Db, scope: Scope, bounds: PeriodBounds, li
 
 /** Spend per bucket of `bucketMs` from the period start up to `untilMs`, oldest first (empty buckets are 0). */
 export async function spendByBucket(db: Db, scope: Scope, bounds: PeriodBounds, bucketMs: number, untilMs: number): Promise<number[]> {
-  const bucket = sql<number>`(${usageEvents.time} - ${bounds.start}) / ${bucketMs}`;
+  // libSQL binds JS numbers as reals: cast, or the division is not an integer bucket index.
+  const bucket = sql<number>`cast((${usageEvents.time} - ${bounds.start}) / ${bucketMs} as integer)`;
   const rows = await db
     .select({ bucket, spend: sql<number>`sum(${usageEvents.costNusd})` })
     .from(usageEvents)

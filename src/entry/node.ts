@@ -69,6 +69,9 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   };
   const sluice = await createApp(deps);
   const jobs = options.jobs === false ? undefined : startJobs(sluice.services);
+  // Other instances' spend reaches this one's budget counters on a timer (Workers reconciles lazily, per request).
+  const reconcile = setInterval(() => deps.defer(sluice.services.budgets.refresh()), config.budgetReconcileMs);
+  reconcile.unref();
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: sluice.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -83,6 +86,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
+      clearInterval(reconcile);
       await jobs?.stop();
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await sluice.shutdown();
