@@ -35,6 +35,8 @@ export interface PeriodCounter {
   known: Set<string>;
   evaluating: boolean;
   evaluateAgain: boolean;
+  /** A ledger flush was asked for because recorded spend crossed a threshold (cleared by the evaluation). */
+  flushAsked: boolean;
 }
 
 function spendOf(c: PeriodCounter): number {
@@ -46,6 +48,8 @@ export interface BudgetHooks {
   evaluate(rule: BudgetRule, anchorMs: number): Promise<string[]>;
   /** Raises the period's `budget.blocked` alert (at most once); resolves to the alert keys that exist. */
   blocked(rule: BudgetRule, anchorMs: number): Promise<string[]>;
+  /** Commits the ledger buffer now (a crossing waits for its commit, so the alert is not held for the flush interval). */
+  flush(): Promise<void>;
 }
 
 export interface BudgetStatus {
@@ -273,7 +277,13 @@ export class BudgetEnforcer {
   recorded(event: LedgerEvent, counters: readonly PeriodCounter[]): void {
     if (event.costNusd === 0 || counters.length === 0) return;
     this.pending.set(event.id, { cost: event.costNusd, counters });
-    for (const c of counters) c.unflushed += event.costNusd;
+    for (const c of counters) {
+      c.unflushed += event.costNusd;
+      if (!c.flushAsked && this.crossedUnknown(c, spendOf(c))) {
+        c.flushAsked = true;
+        this.deps.defer(this.hooks.flush());
+      }
+    }
   }
 
   /** The error that cuts a stream running past a budget (`ownReservation` and `runningNusd`: the stream's). */
@@ -308,9 +318,14 @@ export class BudgetEnforcer {
     this.deps.defer(this.track(c, this.hooks.blocked(c.rule, c.start)));
   }
 
+  /** Whether `spend` has passed a threshold this instance knows no alert for. */
+  private crossedUnknown(c: PeriodCounter, spend: number): boolean {
+    return c.thresholdsNusd.some((amount, i) => spend >= amount && !c.known.has(alertKey('threshold', c.rule.thresholdsBp[i]!)));
+  }
+
+  /** Committed spend past an unalerted threshold: verify against the database and raise the alert. */
   private checkCrossings(c: PeriodCounter): void {
-    const due = c.thresholdsNusd.some((amount, i) => c.base >= amount && !c.known.has(alertKey('threshold', c.rule.thresholdsBp[i]!)));
-    if (due) this.evaluate(c);
+    if (this.crossedUnknown(c, c.base)) this.evaluate(c);
   }
 
   private evaluate(c: PeriodCounter): void {
@@ -321,6 +336,7 @@ export class BudgetEnforcer {
     c.evaluating = true;
     const run = this.track(c, this.hooks.evaluate(c.rule, c.start)).finally(() => {
       c.evaluating = false;
+      c.flushAsked = false;
       if (c.evaluateAgain) {
         c.evaluateAgain = false;
         this.checkCrossings(c);
@@ -351,6 +367,7 @@ export class BudgetEnforcer {
       known: new Set(),
       evaluating: false,
       evaluateAgain: false,
+      flushAsked: false,
     };
   }
 

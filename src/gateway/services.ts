@@ -46,6 +46,7 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     {
       evaluate: async (rule, anchor) => (await evaluateBudget(services, rule, anchor)).keys,
       blocked: (rule, anchor) => raiseBlockedAlert(services, rule, anchor),
+      flush: () => ledger.flush(),
     },
     metrics,
   );

@@ -166,6 +166,25 @@ describe('block', () => {
     expect(view.current).toMatchObject({ state: 'blocking', spend_nusd: spent, remaining_nusd: 0 });
   });
 
+  it('200 concurrent requests overshoot it by less than one request', async () => {
+    const key = await h.createKey({ name: 'concurrent' });
+    const client = h.openai(key.key);
+    await client.chat.completions.create(ask('Same every time.'));
+    const each = await spentBy(key.id);
+    // Room for 100.5 more requests, all arriving at once.
+    const amount = each + Math.round(100.5 * each);
+    await createBudget({ scope: { type: 'key', value: key.id }, period: 'day', amount_usd: usd(amount), action: 'block', thresholds: [] });
+    const results = await Promise.allSettled(Array.from({ length: 200 }, () => client.chat.completions.create(ask('Same every time.'))));
+    const served = results.filter((r) => r.status === 'fulfilled').length;
+    const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof OpenAI.RateLimitError).length;
+    expect(served + refused).toBe(200);
+    expect(served).toBeGreaterThan(80);
+    const events = await keyEvents(key.id);
+    expect(events.filter((e) => e.status === 'blocked')).toHaveLength(refused);
+    const spent = events.reduce((sum, e) => sum + e.cost_nusd, 0);
+    expect(spent - amount).toBeLessThan(each);
+  });
+
   it('counts what the key does, not what request headers claim', async () => {
     const key = await h.createKey({ name: 'tagged', team: 'payments', tags: { env: 'prod' } });
     const other = await h.createKey({ name: 'other-team', team: 'search' });
