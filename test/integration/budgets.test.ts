@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AlertView } from '../../src/budgets/alerts';
 import type { BudgetWithStatus } from '../../src/budgets/manage';
@@ -131,13 +131,13 @@ describe('block', () => {
     const client = h.openai(key.key);
     const budget = await createBudget({ name: 'blockers daily', scope: { type: 'key', value: key.id }, period: 'day', amount_usd: 0.00008, action: 'block' });
     let served = 0;
-    let refusal: OpenAI.APIError | undefined;
+    let refusal: APIError | undefined;
     for (let i = 0; i < 20 && !refusal; i++) {
       try {
         await client.chat.completions.create(ask(`Question ${i}?`));
         served++;
       } catch (error) {
-        refusal = error as OpenAI.APIError;
+        refusal = error as APIError;
       }
     }
     expect(served).toBeGreaterThan(0);
@@ -211,7 +211,7 @@ describe('block', () => {
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     })().then(
       () => undefined,
-      (error: unknown) => error as OpenAI.APIError,
+      (error: unknown) => error as APIError,
     );
     expect(failure?.message).toContain('The stream was cut off: it had used about $0.0000');
     expect(failure?.message).toContain(budget.id);
@@ -257,10 +257,10 @@ describe('downgrade', () => {
     for (const e of events) expect(e.baseline_cost_nusd).toBeGreaterThan(e.cost_nusd);
 
     // Spend until the amount is reached: then it blocks.
-    let blocked: OpenAI.APIError | undefined;
+    let blocked: APIError | undefined;
     for (let i = 0; i < 200 && !blocked; i++) {
       await client.chat.completions.create(ask(`Filler ${i}.`, { model: 'gpt-5.4', max_tokens: undefined, max_completion_tokens: 300 })).catch((error: unknown) => {
-        blocked = error as OpenAI.APIError;
+        blocked = error as APIError;
       });
     }
     expect(blocked?.status).toBe(429);
@@ -342,7 +342,7 @@ describe('several instances on one database', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const refusal = await viaPeer.chat.completions.create(ask('Peer.')).then(
       () => undefined,
-      (error: unknown) => error as OpenAI.APIError,
+      (error: unknown) => error as APIError,
     );
     expect(refusal?.status).toBe(429);
     expect(refusal?.message).toContain(budget.id);
