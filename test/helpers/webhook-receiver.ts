@@ -34,6 +34,8 @@ export interface WebhookReceiver {
   secret: string | undefined;
   /** Decides the answer to the n-th request (0-based); default 204. */
   reply: (n: number, request: { path: string; body: string }) => Reply;
+  /** Forgets what arrived and answers 204 again (between tests). */
+  reset(): void;
   /** Resolves when `count` requests have arrived. */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedWebhook[]>;
   close(): Promise<void>;
@@ -49,6 +51,10 @@ export async function startReceiver(): Promise<WebhookReceiver> {
     connections: () => connections,
     secret: undefined,
     reply: () => ({ status: 204 }),
+    reset() {
+      receiver.received.length = 0;
+      receiver.reply = () => ({ status: 204 });
+    },
     async waitFor(count, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (receiver.received.length < count) {

@@ -52,8 +52,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  receiver.received.length = 0;
-  receiver.reply = () => ({ status: 204 });
+  receiver.reset();
 });
 
 describe('/admin/budgets CRUD', () => {

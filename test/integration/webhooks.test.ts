@@ -56,8 +56,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  receiver.received.length = 0;
-  receiver.reply = () => ({ status: 204 });
+  receiver.reset();
   vi.useFakeTimers({ toFake: ['Date'] });
   clock.t = Date.now();
 });
