@@ -10,7 +10,8 @@
  * 2. An all-threshold ordinal logistic regression on the hand-built features plus the lexical
  *    feature, by full-batch gradient descent (Adam): one shared score, one cut per boundary
  *    and group. Each prompt format gets its own weights, as shared weights plus a per-format
- *    deviation held near 0 by an L2 penalty, so formats share what they have in common. The
+ *    deviation held near 0 by an L2 penalty, so formats share what they have in common (open
+ *    prompts, which no labeled source represents, use the shared weights as they are). The
  *    shared weights are pulled toward hand-set priors (so features the labeled data never
  *    exercises — tools, images, conversation depth, language — keep a sensible weight), under
  *    sign constraints (more code never lowers the score, in any format).
@@ -76,6 +77,7 @@ export const FEATURE_PRIORS: Readonly<Record<FeatureName, Prior>> = {
   decimals: [0.1, 'positive'],
   fractions: [0.1, 'positive'],
   latex: [0.3, 'positive'],
+  variables: [0.1, 'positive'],
   dollars: [0, 'free'],
   operators: [0.1, 'positive'],
   percent_signs: [0.1, 'positive'],
@@ -97,6 +99,8 @@ export const FEATURE_PRIORS: Readonly<Record<FeatureName, Prior>> = {
   conditionals: [0.1, 'free'],
   number_words: [0.05, 'positive'],
   comparisons: [0.1, 'positive'],
+  extremes: [0.1, 'positive'],
+  counting: [0.1, 'positive'],
 };
 
 export type FitOptions = {
@@ -124,11 +128,11 @@ export type FitOptions = {
 };
 
 export const DEFAULT_FIT_OPTIONS: Omit<FitOptions, 'version' | 'fittedOn'> = {
-  lexicalBits: 18,
-  lexicalMinExamples: 3,
+  lexicalBits: 16,
+  lexicalMinExamples: 5,
   lexicalSmoothing: 10,
   lexicalFolds: 5,
-  priorL2: 1e-3,
+  priorL2: 1,
   formatL2: 1e-3,
   boundaryWeights: {},
   groupShares: {},
@@ -155,6 +159,7 @@ export function priorWeights(version: string): ScoringWeights {
     lexical: { bits: 1, buckets: [], values: [] },
     thresholds: { small_medium: 0.4, medium_large: 0.7 },
     default_quality: 0.5,
+    quality_scale: 0.5,
   };
 }
 
@@ -337,7 +342,7 @@ function plattScale(rawLogits: Float64Array, targets: readonly boolean[], weight
 }
 
 export type FittedScorer = {
-  /** The weights; thresholds are left at the priors' values (see chooseThresholds). */
+  /** The weights; thresholds and quality scale are placeholders (see protocol.calibrateOnDev). */
   readonly weights: ScoringWeights;
   /** The training examples' scores, with the cross-fitted lexical feature. */
   readonly trainingScores: Float64Array;
@@ -407,6 +412,7 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
   const firstCut = Int32Array.from(examples, (e) => layout.get(e.group)!.first);
   const cutsOfExample = Int32Array.from(examples, (e) => layout.get(e.group)!.count);
   const formatOffset = Int32Array.from(scanned, (e) => deviationOffset + e.format * width);
+  const openDeviation = deviationOffset + FORMATS.indexOf('open') * width;
   const gradient = new Float64Array(parameters.length);
   const optimizer = new Adam(parameters.length, options.learningRate);
   const rawLogits = new Float64Array(n);
@@ -446,6 +452,9 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
       gradient[sharedOffset + j]! += options.priorL2 * (parameters[sharedOffset + j]! - prior[j]!);
     }
     for (let k = deviationOffset; k < parameters.length; k++) gradient[k]! += options.formatL2 * parameters[k]!;
+    // Open prompts (chat, code, writing) have no labeled data of their own: they use the shared
+    // weights, not a deviation fitted to the few benchmark rows that happen to look open.
+    gradient.fill(0, openDeviation, openDeviation + width);
     optimizer.update(parameters, gradient);
     // Project onto the sign constraints: the shared weight and every format's total weight.
     for (let j = 0; j < width; j++) {
@@ -466,14 +475,15 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
   );
 
   // Undo the standardization (w = slope · v / sd) and fold the means into each format's bias.
-  // A column that was not learned keeps its prior, and the bias absorbs its constant part.
+  // A column that was not learned keeps its prior (priors live on the regression's scale, so
+  // Platt's slope applies to them too), and the bias absorbs its constant part.
   const formats = Object.fromEntries(
     FORMATS.map((format, f) => {
       const weightOf = (j: number): number =>
         learned[j]
           ? (slope * (parameters[sharedOffset + j]! + parameters[deviationOffset + f * width + j]!)) / deviations[j]!
           : j < FEATURES.length
-            ? FEATURE_PRIORS[FEATURES[j]!][0]
+            ? slope * FEATURE_PRIORS[FEATURES[j]!][0]
             : 0;
       let bias = intercept;
       const features: Partial<Record<FeatureName, number>> = {};
@@ -503,6 +513,7 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
       lexical: { bits: Math.max(options.lexicalBits, 1), buckets, values },
       thresholds: { small_medium: 0.4, medium_large: 0.7 },
       default_quality: options.defaultQuality,
+      quality_scale: 0.5,
     },
     trainingScores: Float64Array.from(rawLogits, (z) => sigmoid(slope * z + intercept)),
   };

@@ -40,6 +40,7 @@ export const FEATURES = [
   'decimals',
   'fractions',
   'latex',
+  'variables',
   'dollars',
   'operators',
   'percent_signs',
@@ -91,6 +92,7 @@ const QUANTITIES_MENTIONED = index('quantities_mentioned');
 const DECIMALS = index('decimals');
 const FRACTIONS = index('fractions');
 const LATEX = index('latex');
+const VARIABLES = index('variables');
 const DOLLARS = index('dollars');
 const OPERATORS = index('operators');
 const PERCENT_SIGNS = index('percent_signs');
@@ -101,12 +103,17 @@ const ACCENTED = index('accented');
 const NUMBER_WORDS = index('number_words');
 const FIRST_CUE = index(CUE_CATEGORIES[0]);
 
-/** Features that are shares in [0,1] rather than counts. */
-const RATIO_FEATURES: ReadonlySet<number> = new Set([NON_LATIN, ACCENTED, STRUCTURED_OUTPUT, REQUESTED_OUTPUT]);
+/** 1 for features reported as log1p(count); 0 for shares and levels that are already scaled. */
+const IS_COUNT = Uint8Array.from(FEATURES, (_, i) =>
+  i === NON_LATIN || i === ACCENTED || i === STRUCTURED_OUTPUT || i === REQUESTED_OUTPUT ? 0 : 1,
+);
 
 /** Every number token shares one lexical hash: the digits say little, their presence does. */
 const NUMBER_HASH = wordHash('<num>');
 const LONG_WORD_LETTERS = 10;
+/** Unfinalized FNV hashes of the one-letter words "a" and "i". */
+const A_HASH = fnvStep(FNV_OFFSET, 97) | 0;
+const I_HASH = fnvStep(FNV_OFFSET, 105) | 0;
 /** Output budgets up to this many tokens are ordinary; each doubling above adds one unit. */
 const ORDINARY_OUTPUT_TOKENS = 256;
 
@@ -186,6 +193,10 @@ function countLineStart(text: string, at: number, code: number, indent: number, 
   }
 }
 
+/**
+ * One pass over a text. The loop runs one step past the end with a blank sentinel so the last
+ * token ends inside the loop: no closure, so every counter stays in a register-friendly local.
+ */
 function scanText(text: string, state: ScanState, sink: LexicalSink): void {
   const { counts } = state;
   const { values, mask, buckets } = sink;
@@ -203,49 +214,12 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
   let atLineStart = true;
   let indent = 0;
   let letters = 0;
-
-  const endToken = (): void => {
-    const tokenHash = tokenDigits === tokenLength ? NUMBER_HASH : mix32(hash);
-    if (tokenDigits === tokenLength) counts[NUMBERS]!++;
-    if (tokenLetters >= LONG_WORD_LETTERS) counts[LONG_WORDS]!++;
-    if (tokenLetters >= 2 && tokenUpper === tokenLetters) counts[CAPS_WORDS]!++;
-    // A capitalized word inside a sentence: a name, a place, a product.
-    if (tokenStartsUpper && tokenUpper === 1 && tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
-    atSentenceStart = false;
-    if (tokenCamel) counts[IDENTIFIERS]!++;
-    let cues = cueBits(CUE_TABLE, tokenHash);
-    let bucket = tokenHash & mask;
-    state.lexicalSum += values[bucket]!;
-    state.lexicalTerms++;
-    if (buckets !== null) buckets.push(bucket);
-    if (hasPreviousToken) {
-      const pair = pairHash(previousToken, tokenHash);
-      cues |= cueBits(CUE_TABLE, pair);
-      bucket = pair & mask;
-      state.lexicalSum += values[bucket]!;
-      state.lexicalTerms++;
-      if (buckets !== null) buckets.push(bucket);
-    }
-    while (cues !== 0) {
-      const lowest = cues & -cues;
-      counts[FIRST_CUE + 31 - Math.clz32(lowest)]!++;
-      cues ^= lowest;
-    }
-    previousToken = tokenHash;
-    hasPreviousToken = true;
-    hash = FNV_OFFSET;
-    tokenLength = 0;
-    tokenDigits = 0;
-    tokenLetters = 0;
-    tokenUpper = 0;
-    tokenCamel = false;
-    tokenStartsUpper = false;
-    previousWasLower = false;
-  };
+  let lexicalSum = 0;
+  let lexicalTerms = 0;
 
   const length = text.length;
-  for (let i = 0; i < length; i++) {
-    const code = text.charCodeAt(i);
+  for (let i = 0; i <= length; i++) {
+    const code = i < length ? text.charCodeAt(i) : 32;
     if (atLineStart) {
       if (code === 32 || code === 9) {
         indent += code === 9 ? 2 : 1;
@@ -278,22 +252,63 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
     }
     if ((code === 39 || code === 0x2019) && tokenLength > 0) continue; // "don't" reads as "dont"
     if (code >= 0xc0) {
-      if (isAccentedLatin(code)) {
-        counts[ACCENTED]!++;
-      } else if (isNonLatinLetter(code)) {
-        counts[NON_LATIN]!++;
-      } else {
-        if (tokenLength > 0) endToken();
-        if (isMathSymbol(code)) counts[OPERATORS]!++;
+      const accented = isAccentedLatin(code);
+      if (accented || isNonLatinLetter(code)) {
+        counts[accented ? ACCENTED : NON_LATIN]!++;
+        hash = fnvStep(hash, code);
+        tokenLength++;
+        tokenLetters++;
+        letters++;
         continue;
       }
-      hash = fnvStep(hash, code);
-      tokenLength++;
-      tokenLetters++;
-      letters++;
+    }
+
+    if (tokenLength > 0) {
+      const isNumber = tokenDigits === tokenLength;
+      const tokenHash = isNumber ? NUMBER_HASH : mix32(hash);
+      if (isNumber) counts[NUMBERS]!++;
+      if (tokenLetters >= LONG_WORD_LETTERS) counts[LONG_WORDS]!++;
+      if (tokenLetters >= 2 && tokenUpper === tokenLetters) counts[CAPS_WORDS]!++;
+      // A capitalized word inside a sentence: a name, a place, a product.
+      if (tokenStartsUpper && tokenUpper === 1 && tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
+      if (tokenCamel) counts[IDENTIFIERS]!++;
+      // A lone letter other than the words "a" and "I": x, n, f, k — a variable.
+      if (tokenLength === 1 && tokenLetters === 1 && (hash | 0) !== A_HASH && (hash | 0) !== I_HASH) counts[VARIABLES]!++;
+      let cues = cueBits(CUE_TABLE, tokenHash);
+      let bucket = tokenHash & mask;
+      lexicalSum += values[bucket]!;
+      lexicalTerms++;
+      if (buckets !== null) buckets.push(bucket);
+      if (hasPreviousToken) {
+        const pair = pairHash(previousToken, tokenHash);
+        cues |= cueBits(CUE_TABLE, pair);
+        bucket = pair & mask;
+        lexicalSum += values[bucket]!;
+        lexicalTerms++;
+        if (buckets !== null) buckets.push(bucket);
+      }
+      while (cues !== 0) {
+        const lowest = cues & -cues;
+        counts[FIRST_CUE + 31 - Math.clz32(lowest)]!++;
+        cues ^= lowest;
+      }
+      previousToken = tokenHash;
+      hasPreviousToken = true;
+      atSentenceStart = false;
+      hash = FNV_OFFSET;
+      tokenLength = 0;
+      tokenDigits = 0;
+      tokenLetters = 0;
+      tokenUpper = 0;
+      tokenCamel = false;
+      tokenStartsUpper = false;
+      previousWasLower = false;
+    }
+
+    if (code >= 0xc0) {
+      if (isMathSymbol(code)) counts[OPERATORS]!++;
       continue;
     }
-    if (tokenLength > 0) endToken();
     switch (code) {
       case 10:
         counts[LINES]!++;
@@ -367,9 +382,10 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
         break;
     }
   }
-  if (tokenLength > 0) endToken();
   counts[CHARS]! += length;
   state.letters += letters;
+  state.lexicalSum += lexicalSum;
+  state.lexicalTerms += lexicalTerms;
 }
 
 function partKind(part: ScoringContentPart): 'text' | 'image' | 'file' | 'other' {
@@ -456,7 +472,7 @@ export function extractFeatures(request: ScoringRequest, sink: LexicalSink): Fea
   counts[NON_LATIN] = letters === 0 ? 0 : counts[NON_LATIN]! / letters;
   counts[ACCENTED] = letters === 0 ? 0 : counts[ACCENTED]! / letters;
   for (let i = 0; i < counts.length; i++) {
-    if (!RATIO_FEATURES.has(i)) counts[i] = Math.log1p(counts[i]!);
+    if (IS_COUNT[i] === 1) counts[i] = Math.log1p(counts[i]!);
   }
   return { values: counts, format, lexicalSum: state.lexicalSum, lexicalTerms: state.lexicalTerms };
 }

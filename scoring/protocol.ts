@@ -23,9 +23,9 @@ import {
   sortedQuantile,
   spearman,
 } from './evaluate';
-import { rungForScore, scoreOnly } from './score';
+import { computeScore, rungFor } from './score';
 import type { ScoringRequest } from './types';
-import { compileWeights, type ScoringModel, type ScoringWeights } from './weights';
+import { compileWeights, logit, type ScoringModel, type ScoringWeights } from './weights';
 
 /** Claude-family list prices (Haiku 4.5, Sonnet 4.5, Opus 4.5), USD per million tokens. */
 export const CLAUDE_LADDER = [
@@ -156,6 +156,15 @@ export function chooseThresholds(items: readonly ScoredTier[]): ScoringWeights['
 export type CalibrationResult = { readonly weights: ScoringWeights; readonly devScores: Float64Array };
 
 /**
+ * The quality knob's scale: quality 0.9 (0.1) moves the boundaries down (up) by half the
+ * spread between the 10th and 90th percentile of the dev scores' log-odds.
+ */
+export function chooseQualityScale(devScores: ArrayLike<number>): number {
+  const logits = Float64Array.from(devScores, logit).sort();
+  return (sortedQuantile(logits, 0.9) - sortedQuantile(logits, 0.1)) / (2 * Math.log(9));
+}
+
+/**
  * Fits the shipped weights on the dev rows of the training sources and calibrates the tier
  * thresholds on the same rows' cross-fitted scores. Test rows and MT-Bench are never read.
  */
@@ -169,7 +178,10 @@ export function calibrateOnDev(
   const thresholds = chooseThresholds(
     dev.map((e, i) => ({ score: fitted.trainingScores[i]!, tier: e.tier, source: e.source })),
   );
-  return { weights: { ...fitted.weights, thresholds }, devScores: fitted.trainingScores };
+  return {
+    weights: { ...fitted.weights, thresholds, quality_scale: chooseQualityScale(fitted.trainingScores) },
+    devScores: fitted.trainingScores,
+  };
 }
 
 /** Figures of one router on one benchmark: RouteLLM's 10-bin curve and the exact curve. */
@@ -413,7 +425,7 @@ export function tierResults(
 ): TierResult[] {
   return (['mmlu', 'gsm8k', 'math500', 'mtbench'] as const).map((source) => {
     const rows = evaluationRows(examples, source);
-    const rungs = rows.map((e) => rungForScore(scoreOf(e), 3, quality, model));
+    const rungs = rows.map((e) => rungFor(scoreOf(e), 3, quality, model));
     const counts = confusionMatrix(
       rows.map((e) => e.tier),
       rungs,
@@ -452,7 +464,7 @@ export function qualitySweep(examples: readonly LabeledExample[], scoreOf: Score
     const rows = evaluationRows(examples, source);
     const scores = rows.map(scoreOf);
     return SWEEP_QUALITIES.map((quality) => {
-      const rungs = scores.map((score) => rungForScore(score, 3, quality, model));
+      const rungs = scores.map((score) => rungFor(score, 3, quality, model));
       const counts = confusionMatrix(
         rows.map((e) => e.tier),
         rungs,
@@ -549,7 +561,7 @@ export type EvaluationReport = {
 
 /** Scores every example once, keyed by id. */
 function scoreTable(examples: readonly LabeledExample[], model: ScoringModel): ScoreLookup {
-  const scores = new Map(examples.map((e) => [e.id, scoreOnly(requestOf(e.prompt), model)]));
+  const scores = new Map(examples.map((e) => [e.id, computeScore(requestOf(e.prompt), model)]));
   return (e) => scores.get(e.id)!;
 }
 

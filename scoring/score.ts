@@ -1,9 +1,9 @@
 /**
- * The complexity score, its explanation, and the choice of a rung on a family ladder.
- * Pure, synchronous and deterministic: the same request and weights give the same answer.
+ * The complexity score, its explanation, and the choice of a rung on a family ladder, for an
+ * explicit compiled model (scoring/index.ts binds the shipped one). Pure, synchronous and
+ * deterministic: the same request and weights give the same answer.
  */
 import { extractFeatures, FEATURES, FORMATS, type FeatureVector } from './features';
-import { DEFAULT_MODEL } from './shipped-weights';
 import type { Contribution, ScoreResult, ScoringRequest } from './types';
 import type { ScoringModel } from './weights';
 
@@ -29,7 +29,7 @@ function logitOf(vector: FeatureVector, model: ScoringModel): number {
 }
 
 /** The score alone, for the hot path: P(needs more than the smallest rung), in [0,1]. */
-export function scoreOnly(request: ScoringRequest, model: ScoringModel = DEFAULT_MODEL): number {
+export function computeScore(request: ScoringRequest, model: ScoringModel): number {
   return sigmoid(logitOf(featuresOf(request, model), model));
 }
 
@@ -38,7 +38,7 @@ export function scoreOnly(request: ScoringRequest, model: ScoringModel = DEFAULT
  * contributions: one per feature that fired (weighted for the prompt's format), the n-grams as
  * one `lexical` term, and the format's bias, named `bias:<format>`.
  */
-export function scoreRequest(request: ScoringRequest, model: ScoringModel = DEFAULT_MODEL): ScoreResult {
+export function explainScore(request: ScoringRequest, model: ScoringModel): ScoreResult {
   const vector = featuresOf(request, model);
   const offset = vector.format * FEATURES.length;
   const contributions: Contribution[] = [];
@@ -58,11 +58,12 @@ export function scoreRequest(request: ScoringRequest, model: ScoringModel = DEFA
 }
 
 /**
- * The quality knob as a shift of the score's log-odds: ln(q / (1 − q)). 0.5 leaves the
- * calibrated thresholds as they are; towards 1 everything moves up the ladder, towards 0 down.
+ * The quality knob as a shift of the score's log-odds: scale · ln(q / (1 − q)). 0.5 leaves
+ * the calibrated thresholds as they are; towards 1 everything moves up the ladder, towards 0
+ * down.
  */
-function qualityShift(quality: number): number {
-  return Number.isNaN(quality) ? 0 : Math.log(quality / (1 - quality));
+function qualityShift(quality: number, model: ScoringModel): number {
+  return Number.isNaN(quality) ? 0 : model.qualityScale * Math.log(quality / (1 - quality));
 }
 
 /**
@@ -72,16 +73,11 @@ function qualityShift(quality: number): number {
  * split at the midpoint of its two boundaries (in log-odds). A higher `quality` never picks a
  * cheaper rung; quality 1 always picks the top rung and 0 the bottom one.
  */
-export function rungForScore(
-  score: number,
-  rungCount: number,
-  quality: number = DEFAULT_MODEL.defaultQuality,
-  model: ScoringModel = DEFAULT_MODEL,
-): number {
+export function rungFor(score: number, rungCount: number, quality: number, model: ScoringModel): number {
   if (rungCount <= 1 || quality <= 0) return 0;
   if (quality >= 1) return rungCount - 1;
   const clamped = Math.min(1, Math.max(0, score));
-  const z = Math.log(clamped / (1 - clamped)) + qualityShift(quality);
+  const z = Math.log(clamped / (1 - clamped)) + qualityShift(quality, model);
   const low = model.smallMediumLogit;
   const high = model.mediumLargeLogit;
   const boundaries = rungCount === 2 ? [low] : rungCount === 3 ? [low, high] : [low, (low + high) / 2, high];

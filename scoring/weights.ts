@@ -29,6 +29,11 @@ export type ScoringWeights = {
   thresholds: { small_medium: number; medium_large: number };
   /** The quality knob used when the caller sets none, in [0,1]. */
   default_quality: number;
+  /**
+   * Log-odds the tier boundaries move per unit of ln(q / (1 − q)) of the quality knob q,
+   * calibrated so that q from 0.1 to 0.9 spans the bulk of the dev score distribution.
+   */
+  quality_scale: number;
 };
 
 /** Weights compiled for the hot path: dense arrays indexed like FORMATS and FEATURES. */
@@ -44,6 +49,7 @@ export type ScoringModel = {
   readonly smallMediumLogit: number;
   readonly mediumLargeLogit: number;
   readonly defaultQuality: number;
+  readonly qualityScale: number;
 };
 
 const MAX_LEXICAL_BITS = 24;
@@ -113,6 +119,8 @@ export function parseWeights(input: unknown): ScoringWeights {
   if (!isFiniteNumber(defaultQuality) || defaultQuality < 0 || defaultQuality > 1) {
     fail('default_quality must be in [0,1]');
   }
+  const qualityScale = input.quality_scale;
+  if (!isFiniteNumber(qualityScale) || qualityScale <= 0) fail('quality_scale must be a positive number');
   return {
     version: input.version,
     fitted_on: input.fitted_on,
@@ -120,6 +128,7 @@ export function parseWeights(input: unknown): ScoringWeights {
     lexical: { bits, buckets, values },
     thresholds: { small_medium: smallMedium, medium_large: mediumLarge },
     default_quality: defaultQuality,
+    quality_scale: qualityScale,
   };
 }
 
@@ -151,5 +160,6 @@ export function compileWeights(weights: ScoringWeights): ScoringModel {
     smallMediumLogit: logit(weights.thresholds.small_medium),
     mediumLargeLogit: logit(weights.thresholds.medium_large),
     defaultQuality: weights.default_quality,
+    qualityScale: weights.quality_scale,
   };
 }

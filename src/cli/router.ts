@@ -9,8 +9,7 @@ import { LABELED_FILES, type LabeledExample, parseLabeledData, SIGNALS_FILE } fr
 import { fnvStep, FNV_OFFSET } from '../../scoring/hash';
 import { calibrateOnDev, evaluateProtocol, requestOf } from '../../scoring/protocol';
 import { formatReport, type LatencyResult } from '../../scoring/report';
-import { scoreOnly } from '../../scoring/score';
-import { SHIPPED_WEIGHTS } from '../../scoring/shipped-weights';
+import { computeScore } from '../../scoring/score';
 import { compileWeights, parseWeights, type ScoringWeights } from '../../scoring/weights';
 import { flag, parseArgs, UsageError } from './args';
 
@@ -50,7 +49,7 @@ const percentile = (sorted: Float64Array, p: number): number =>
 function measureLatency(examples: readonly LabeledExample[], weights: ScoringWeights): LatencyResult {
   const model = compileWeights(weights);
   const requests = examples.map((e) => requestOf(e.prompt));
-  const firstScores = requests.map((request) => scoreOnly(request, model));
+  const firstScores = requests.map((request) => computeScore(request, model));
   const samples = new Float64Array(requests.length * LATENCY_RUNS);
   const shortSamples: number[] = [];
   let deterministic = true;
@@ -59,7 +58,7 @@ function measureLatency(examples: readonly LabeledExample[], weights: ScoringWei
   for (let run = 0; run < LATENCY_RUNS; run++) {
     for (let i = 0; i < requests.length; i++) {
       const start = process.hrtime.bigint();
-      const score = scoreOnly(requests[i]!, model);
+      const score = computeScore(requests[i]!, model);
       const ns = Number(process.hrtime.bigint() - start);
       if (score !== firstScores[i]) deterministic = false;
       samples[run * requests.length + i] = ns;
@@ -138,8 +137,11 @@ export async function routerCommand(argv: string[]): Promise<number> {
   switch (sub) {
     case 'eval': {
       const weightsFile = flag(args, 'weights');
+      // The shipped weights load only here, so calibrate still works when weights.json is stale.
       const weights =
-        weightsFile === undefined ? SHIPPED_WEIGHTS : parseWeights(JSON.parse(readFileSync(weightsFile, 'utf8')));
+        weightsFile === undefined
+          ? (await import('../../scoring/shipped-weights')).SHIPPED_WEIGHTS
+          : parseWeights(JSON.parse(readFileSync(weightsFile, 'utf8')));
       return evaluate(loadLabeledData(data), {
         weights,
         asJson: args.flags.has('json'),
