@@ -4,6 +4,7 @@ import type { Deps } from '../deps';
 import { SluiceError } from '../errors';
 import { eventTags, type ChatCall } from '../gateway/handle-chat';
 import { ZERO_USAGE } from '../gateway/usage';
+import { effectivePolicy } from '../keys/policy';
 import { priceUsage } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { Counter as MetricCounter, type Metrics } from '../ops/metrics';
@@ -65,38 +66,56 @@ export interface BudgetStatus {
 
 export const alertKey = (kind: string, bp: number): string => `${kind}:${bp}`;
 
+/** What the budgets decided for one request (see `BudgetEnforcer.admit`). */
+export interface Decision {
+  decision: RouteDecision;
+  tier: ServiceTier;
+  /** Every budget the request falls under (alert budgets included): its spend is counted in each. */
+  counters: readonly PeriodCounter[];
+  /** The block and downgrade budgets holding `reservedNusd` for it. */
+  holding: readonly PeriodCounter[];
+  reservedNusd: number;
+  promptTokens: number;
+  /** Set when a budget refuses the request: the 429 to answer, after one `blocked` ledger row. */
+  refusal?: SluiceError;
+  /** `x-sluice-budget` when a budget refused or downgraded the request. */
+  headers: Readonly<Record<string, string>>;
+  /** `use` when a downgrade budget is acting: the response cache is the ladder's first rung. */
+  cacheHint?: 'use';
+}
+
 /** What the budgets decided for one request; `settle` or `release` must follow exactly once. */
 export class Admission {
   private open = true;
+  readonly decision: RouteDecision;
+  readonly tier: ServiceTier;
+  readonly refusal: SluiceError | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly cacheHint: 'use' | undefined;
 
   constructor(
     private readonly enforcer: BudgetEnforcer | undefined,
-    readonly decision: RouteDecision,
-    readonly tier: ServiceTier,
-    /** Every budget the request falls under (alert budgets included): its spend is counted in each. */
-    private readonly counters: readonly PeriodCounter[],
-    /** The block and downgrade budgets holding `reservedNusd` for it. */
-    private readonly holding: readonly PeriodCounter[],
-    private readonly reservedNusd: number,
-    private readonly promptTokens: number,
-    /** Set when a budget refuses the request: the 429 to answer, after one `blocked` ledger row. */
-    readonly refusal: SluiceError | undefined,
-    /** `x-sluice-budget` when a budget refused or downgraded the request. */
-    readonly headers: Readonly<Record<string, string>>,
-  ) {}
+    private readonly parts: Decision,
+  ) {
+    this.decision = parts.decision;
+    this.tier = parts.tier;
+    this.refusal = parts.refusal;
+    this.headers = parts.headers;
+    this.cacheHint = parts.cacheHint;
+  }
 
   /** Counts the request's ledger event against its budgets and returns its reservation. */
   settle(event: LedgerEvent): void {
     if (!this.open) return;
     this.release();
-    this.enforcer?.recorded(event, this.counters);
+    this.enforcer?.recorded(event, this.parts.counters);
   }
 
   /** Returns the reservation without counting anything (the request ended before it was recorded). */
   release(): void {
     if (!this.open) return;
     this.open = false;
-    for (const c of this.holding) c.reserved -= this.reservedNusd;
+    for (const c of this.parts.holding) c.reserved -= this.parts.reservedNusd;
   }
 
   /**
@@ -105,11 +124,12 @@ export class Admission {
    */
   cutStream(outputChars: number): SluiceError | undefined {
     if (!this.open || !this.enforcer) return undefined;
-    for (const c of this.holding) {
+    const { holding, reservedNusd, promptTokens } = this.parts;
+    for (const c of holding) {
       if (!c.rule.cutStreams) continue;
-      const usage = { ...ZERO_USAGE, inputTokens: this.promptTokens, outputTokens: Math.ceil(outputChars / 4) };
+      const usage = { ...ZERO_USAGE, inputTokens: promptTokens, outputTokens: Math.ceil(outputChars / 4) };
       const running = priceUsage(this.decision.model.rates, this.tier, usage);
-      if (spendOf(c) + c.reserved - this.reservedNusd + running > c.rule.amountNusd) return this.enforcer.cut(c, this.reservedNusd, running);
+      if (spendOf(c) + c.reserved - reservedNusd + running > c.rule.amountNusd) return this.enforcer.cut(c, reservedNusd, running);
     }
     return undefined;
   }
@@ -206,7 +226,8 @@ export class BudgetEnforcer {
   admit(call: ChatCall, decision: RouteDecision, tier: ServiceTier): Admission {
     const now = this.deps.clock.now();
     if (now - this.lastReconcileAt >= this.deps.config.budgetReconcileMs) this.deps.defer(this.refresh());
-    if (this.counters.size === 0) return new Admission(undefined, decision, tier, [], [], 0, 0, undefined, {});
+    const pass = { decision, tier, counters: [], holding: [], reservedNusd: 0, promptTokens: 0, headers: {} };
+    if (this.counters.size === 0) return new Admission(undefined, pass);
     const matched = this.matching(
       {
         keyId: call.principal.keyId,
@@ -218,13 +239,20 @@ export class BudgetEnforcer {
       now,
     );
     const enforcing = matched.filter((c) => c.rule.action !== 'alert');
-    if (enforcing.length === 0) return new Admission(this, decision, tier, matched, [], 0, 0, undefined, {});
+    if (enforcing.length === 0) return new Admission(this, { ...pass, counters: matched });
 
     const exhausted = enforcing.find((c) => spendOf(c) + c.reserved >= c.rule.amountNusd);
     if (exhausted) {
       this.actions.inc({ action: 'blocked' });
       this.noteBlocked(exhausted);
-      return new Admission(this, decision, tier, matched, [], 0, 0, this.refusalFor(exhausted, now), { 'x-sluice-budget': exhausted.rule.id });
+      return new Admission(this, {
+        ...pass,
+        counters: matched,
+        refusal: this.refusalFor(exhausted, now),
+        headers: { 'x-sluice-budget': exhausted.rule.id },
+        // An exhausted downgrade budget still answers from the response cache (free) before refusing.
+        ...(exhausted.rule.action === 'downgrade' ? this.cacheRung(call) : {}),
+      });
     }
 
     const promptTokens = reservedPromptTokens(call.request);
@@ -241,19 +269,26 @@ export class BudgetEnforcer {
     }
     for (const c of enforcing) c.reserved += chosen.worstNusd;
     const downgraded = chosen.model !== decision.model || chosen.tier !== tier;
-    if (!downgraded) return new Admission(this, decision, tier, matched, enforcing, chosen.worstNusd, promptTokens, undefined, {});
+    const reserved = { counters: matched, holding: enforcing, reservedNusd: chosen.worstNusd, promptTokens };
+    const cacheRung = steppedFor ? this.cacheRung(call) : {};
+    if (!downgraded) return new Admission(this, { ...pass, ...reserved, ...cacheRung });
     this.actions.inc({ action: 'downgraded' });
-    return new Admission(
-      this,
-      { ...decision, model: chosen.model, reason: 'budget' },
-      chosen.tier,
-      matched,
-      enforcing,
-      chosen.worstNusd,
-      promptTokens,
-      undefined,
-      { 'x-sluice-budget': (steppedFor ?? downgrading[0]!).rule.id },
-    );
+    return new Admission(this, {
+      ...reserved,
+      decision: { ...decision, model: chosen.model, reason: 'budget' },
+      tier: chosen.tier,
+      headers: { 'x-sluice-budget': (steppedFor ?? downgrading[0]!).rule.id },
+      ...cacheRung,
+    });
+  }
+
+  /**
+   * The ladder's first rung: under a downgrade budget the response cache answers any request it
+   * holds, not only deterministic ones — unless the key's policy turned the cache off (an
+   * explicit x-sluice-cache hint from the caller also wins).
+   */
+  private cacheRung(call: ChatCall): { cacheHint?: 'use' } {
+    return effectivePolicy(this.deps.config.defaultPolicy, call.principal.policy).response_cache === 'off' ? {} : { cacheHint: 'use' };
   }
 
   /** Ledger commits (this instance's writer): move recorded spend to committed, count events recorded elsewhere in the process, detect crossings. */
@@ -314,8 +349,17 @@ export class BudgetEnforcer {
   private noteBlocked(c: PeriodCounter): void {
     const key = alertKey('blocked', 10_000);
     if (c.known.has(key)) return;
+    // Known at once, so a burst of refusals raises it once; forgotten again if raising it failed.
     c.known.add(key);
-    this.deps.defer(this.track(c, this.hooks.blocked(c.rule, c.start)));
+    this.deps.defer(
+      this.track(
+        c,
+        this.hooks.blocked(c.rule, c.start).catch((error: unknown) => {
+          c.known.delete(key);
+          throw error;
+        }),
+      ),
+    );
   }
 
   /** Whether `spend` has passed a threshold this instance knows no alert for. */

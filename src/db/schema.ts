@@ -5,3 +5,4 @@ export { usageEvents } from '../ledger/schema';
 export { catalogOverrides } from '../catalog/schema';
 export { budgets, budgetAlerts } from '../budgets/schema';
 export { webhookEndpoints, webhookEvents, webhookDeliveries, webhookAttempts } from '../webhooks/schema';
+export { responseCache, promptCacheReturns } from '../cache/schema';

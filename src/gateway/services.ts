@@ -1,5 +1,6 @@
 import { BudgetEnforcer } from '../budgets/enforcer';
 import { evaluateBudget, raiseBlockedAlert } from '../budgets/evaluate';
+import { createCacheServices, type CacheServices } from '../cache/services';
 import { CatalogStore } from '../catalog/store';
 import type { Deps } from '../deps';
 import { KeyAuthenticator } from '../keys/authenticator';
@@ -17,6 +18,7 @@ export interface Services {
   keys: KeyAuthenticator;
   ledger: LedgerWriter;
   metrics: Metrics;
+  cache: CacheServices;
   /** Budget counters and request-path enforcement (src/budgets). */
   budgets: BudgetEnforcer;
   /** Webhook delivery (src/webhooks); events enter through `enqueueEvent`. */
@@ -35,6 +37,7 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     defer: deps.defer,
   });
   metrics.gauge('sluice_ledger_buffer_depth', 'Ledger events waiting to be written.', () => ledger.depth);
+  const cache = createCacheServices(deps, ledger, metrics);
   const webhooks = new WebhookDispatcher(deps, metrics, {
     timeoutMs: deps.config.webhookTimeoutMs,
     random: deps.random ?? Math.random,
@@ -50,7 +53,7 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     },
     metrics,
   );
-  const services: Services = { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, budgets, webhooks, adminKeyHash };
+  const services: Services = { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, cache, budgets, webhooks, adminKeyHash };
   ledger.onCommit((events) => budgets.onCommit(events));
   await budgets.start();
   return services;

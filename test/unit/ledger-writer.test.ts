@@ -1,77 +1,13 @@
 import { count } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client';
 import { silentLogger } from '../../src/deps';
 import { usageEvents } from '../../src/ledger/schema';
-import { LedgerWriter, type LedgerEvent } from '../../src/ledger/writer';
+import { LedgerWriter } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
-import { createTestDatabase } from '../helpers/db';
+import { createTestDatabase, flaky } from '../helpers/db';
+import { ledgerEvent as event } from '../helpers/ledger';
 
-function event(i: number): LedgerEvent {
-  return {
-    id: `evt_${String(i).padStart(8, '0')}`,
-    time: 1_790_000_000_000 + i,
-    requestId: `req_${String(i).padStart(8, '0')}`,
-    keyId: 'key_1',
-    user: null,
-    team: 'a',
-    project: null,
-    tags: '{}',
-    surface: 'openai',
-    requestedModel: 'gpt-4o-mini',
-    servedModel: 'gpt-4o-mini',
-    provider: 'openai',
-    family: 'gpt-4o',
-    tier: 'standard',
-    stream: false,
-    inputTokens: 10,
-    cachedInputTokens: 0,
-    cacheWriteTokens: 0,
-    cacheWrite1hTokens: 0,
-    outputTokens: 5,
-    reasoningTokens: 0,
-    costNusd: 4500,
-    baselineCostNusd: 4500,
-    routingSavingsNusd: 0,
-    cachingSavingsNusd: 0,
-    tierSavingsNusd: 0,
-    cache: 'bypass',
-    complexity: null,
-    scorerVersion: null,
-    routeReason: 'requested',
-    latencyMs: 3,
-    ttftMs: null,
-    status: 'ok',
-    httpStatus: 200,
-    errorType: null,
-    usageEstimated: false,
-  };
-}
 
-/** Wraps a Db so that its client's batch() fails the next `failures` times, optionally after committing. */
-function flaky(db: Db, failures: { count: number; afterCommit?: boolean }): Db {
-  const client = db.$client;
-  const flakyClient = new Proxy(client, {
-    get(target, prop, receiver) {
-      if (prop === 'batch') {
-        return async (...args: Parameters<typeof client.batch>) => {
-          if (failures.count > 0) {
-            failures.count--;
-            if (failures.afterCommit) await target.batch(...args);
-            throw new Error('database is locked');
-          }
-          return target.batch(...args);
-        };
-      }
-      return Reflect.get(target, prop, receiver) as unknown;
-    },
-  });
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      return prop === '$client' ? flakyClient : (Reflect.get(target, prop, receiver) as unknown);
-    },
-  });
-}
 
 describe('LedgerWriter', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
