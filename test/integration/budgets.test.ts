@@ -265,6 +265,25 @@ describe('downgrade', () => {
     expect(blocked?.status).toBe(429);
     expect(blocked?.message).toContain(budget.id);
   });
+
+  it('tries the response cache first, even for requests the key would not cache, unless its policy turns the cache off', async () => {
+    for (const [name, policy, expected] of [
+      ['cache-rung', {}, 'hit'],
+      ['cache-off', { response_cache: 'off' }, 'bypass'],
+    ] as const) {
+      const key = await h.createKey({ name, policy });
+      const client = h.openai(key.key);
+      const question = ask('What is a sluice?', { model: 'gpt-4o', temperature: 0.9 });
+      await client.chat.completions.create(question);
+      await createBudget({ scope: { type: 'key', value: key.id }, period: 'day', amount_usd: usd(Math.round((await spentBy(key.id)) / 0.3)), action: 'downgrade', downgrade_at: 0.2 });
+      const first = await client.chat.completions.create(question).withResponse();
+      expect(first.response.headers.get('x-sluice-model')).toBe('gpt-4o-mini');
+      const second = await client.chat.completions.create(question).withResponse();
+      expect(second.response.headers.get('x-sluice-cache')).toBe(expected);
+      expect(second.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
+      if (expected === 'hit') expect(second.response.headers.get('x-sluice-cost-usd')).toBe('0.000000000');
+    }
+  });
 });
 
 describe('alerts', () => {
