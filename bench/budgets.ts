@@ -4,6 +4,7 @@
 //
 //   npx tsx bench/budgets.ts [--rounds 5] [--concurrency 200]
 //
+// Admission cost: `admit` + `release` for a request under three budgets (key, team, tag), in a loop.
 // Overshoot: a `block` budget sized for 100 requests takes `concurrency` simultaneous requests;
 // overshoot = ledger spend − amount. Alert latency: an `alert` budget with an 80% threshold takes
 // the same burst; latency = webhook arrival − the moment the request whose cost crossed 80% was
@@ -17,6 +18,7 @@ import { parseConfig } from '../src/config';
 import { silentLogger } from '../src/deps';
 import { startNodeServer } from '../src/entry/node';
 import { formatUsd } from '../src/ledger/pricing';
+import { resolveRoute } from '../src/routing/resolve';
 import type { LedgerEvent } from '../src/ledger/writer';
 import { startSim } from '../src/sim/server';
 import { startReceiver } from '../test/helpers/webhook-receiver';
@@ -99,38 +101,67 @@ async function main(): Promise<void> {
 
   const hook = (await admin('/admin/webhooks', { url: `${receiver.url}/alerts`, events: ['budget.threshold_crossed'] })) as { id: string; secret: string };
   receiver.secret = hook.secret;
-  const latencies: number[] = [];
-  const afterCommit: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    receiver.received.length = 0;
-    const team = `latency-${round}`;
-    const key = (await admin('/admin/keys', { name: team, team })) as { id: string; key: string };
-    const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
-    await client.chat.completions.create(body(-1, 20));
-    const each = (await spendOf(key.id))[0]!.costNusd;
-    const amount = Math.round((CONCURRENCY * each) / 1.25) + each;
-    let committedAt = 0;
-    let committed = each;
-    services.ledger.onCommit((batch) => {
-      for (const e of batch) if (e.keyId === key.id) committed += e.costNusd;
-      if (!committedAt && committed >= amount * 0.8) committedAt = performance.now();
-    });
-    await admin('/admin/budgets', { scope: { type: 'team', value: team }, period: 'day', amount_usd: Number((amount / 1e9).toFixed(9)), action: 'alert', thresholds: [0.8], webhook_ids: [hook.id] });
-    await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => client.chat.completions.create(body(i, 20))));
-    const [delivery] = await receiver.waitFor(1, 10_000);
-    if (delivery!.verifyError) throw new Error(`signature did not verify: ${delivery!.verifyError}`);
-    const events = (await spendOf(key.id)).filter((e) => recordedAt.has(e.id)).sort((a, b) => recordedAt.get(a.id)! - recordedAt.get(b.id)!);
-    let cumulative = each;
-    const crossing = events.find((e) => (cumulative += e.costNusd) >= amount * 0.8)!;
-    latencies.push(delivery!.at - recordedAt.get(crossing.id)!);
-    afterCommit.push(delivery!.at - committedAt);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    if (receiver.received.length !== 1) throw new Error(`expected one alert, got ${receiver.received.length}`);
+  /** One alert per round: a budget whose 80% is crossed by a burst (or by one request after another). */
+  const alertLatency = async (burst: boolean): Promise<void> => {
+    const latencies: number[] = [];
+    const afterCommit: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      receiver.reset();
+      const team = `latency-${burst ? 'burst' : 'sequential'}-${round}`;
+      const key = (await admin('/admin/keys', { name: team, team })) as { id: string; key: string };
+      const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+      await client.chat.completions.create(body(-1, 20));
+      const each = (await spendOf(key.id))[0]!.costNusd;
+      const amount = Math.round((CONCURRENCY * each) / 1.25) + each;
+      let committedAt = 0;
+      let committed = each;
+      services.ledger.onCommit((batch) => {
+        for (const e of batch) if (e.keyId === key.id) committed += e.costNusd;
+        if (!committedAt && committed >= amount * 0.8) committedAt = performance.now();
+      });
+      await admin('/admin/budgets', { scope: { type: 'team', value: team }, period: 'day', amount_usd: Number((amount / 1e9).toFixed(9)), action: 'alert', thresholds: [0.8], webhook_ids: [hook.id] });
+      if (burst) await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => client.chat.completions.create(body(i, 20))));
+      else for (let i = 0; i < CONCURRENCY && receiver.received.length === 0; i++) await client.chat.completions.create(body(i, 20));
+      const [delivery] = await receiver.waitFor(1, 10_000);
+      if (delivery!.verifyError) throw new Error(`signature did not verify: ${delivery!.verifyError}`);
+      const events = (await spendOf(key.id)).filter((e) => recordedAt.has(e.id)).sort((a, b) => recordedAt.get(a.id)! - recordedAt.get(b.id)!);
+      let cumulative = each;
+      const crossing = events.find((e) => (cumulative += e.costNusd) >= amount * 0.8)!;
+      latencies.push(delivery!.at - recordedAt.get(crossing.id)!);
+      afterCommit.push(delivery!.at - committedAt);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      if (receiver.received.length !== 1) throw new Error(`expected one alert, got ${receiver.received.length}`);
+    }
+    console.log(
+      `  alert latency, ${burst ? `${CONCURRENCY} concurrent requests` : 'one request at a time'}: crossing request recorded → signed webhook received: ` +
+        `median ${median(latencies).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (from the ledger commit: median ${median(afterCommit).toFixed(1)} ms); one alert per round`,
+    );
+  };
+  await alertLatency(true);
+  await alertLatency(false);
+
+  const principal = { keyId: 'key_bench', name: 'bench', user: null, team: 'bench', project: null, tags: { env: 'bench' }, allowedModels: [], allowedFamilies: [], policy: {} };
+  for (const scope of [{ type: 'key', value: 'key_bench' }, { type: 'team', value: 'bench' }, { type: 'tag', value: 'env=bench' }]) {
+    await admin('/admin/budgets', { scope, period: 'month', amount_usd: 1000, action: 'block' });
   }
-  console.log(
-    `  alert latency, crossing request recorded → signed webhook received: median ${median(latencies).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms` +
-      ` (of which after the ledger commit: median ${median(afterCommit).toFixed(1)} ms); one alert per round`,
-  );
+  const request = body(0, 200);
+  const call = {
+    requestId: 'req_bench',
+    surface: 'openai' as const,
+    principal,
+    request,
+    stream: false,
+    hints: { tier: undefined, deadlineS: undefined, cache: undefined, route: undefined, quality: undefined, session: undefined, tags: {} },
+    receivedAt: Date.now(),
+    startedHr: 0,
+    signal: new AbortController().signal,
+  };
+  const decision = resolveRoute({ catalog: services.catalog.current, principal, request, hints: call.hints });
+  const loops = 200_000;
+  for (let i = 0; i < 10_000; i++) services.budgets.admit(call, decision, 'standard').release();
+  const began = performance.now();
+  for (let i = 0; i < loops; i++) services.budgets.admit(call, decision, 'standard').release();
+  console.log(`  admission (admit + release, 3 matching block budgets): ${(((performance.now() - began) / loops) * 1000).toFixed(2)} µs per request`);
 
   await gateway.close();
   await receiver.close();

@@ -2,7 +2,7 @@ import type { CatalogStore } from '../catalog/store';
 import type { ServiceTier } from '../catalog/types';
 import type { Deps } from '../deps';
 import { SluiceError } from '../errors';
-import { eventTags, type ChatCall } from '../gateway/handle-chat';
+import { callTags, type ChatCall } from '../gateway/handle-chat';
 import { ZERO_USAGE } from '../gateway/usage';
 import { effectivePolicy } from '../keys/policy';
 import { priceUsage } from '../ledger/pricing';
@@ -234,7 +234,7 @@ export class BudgetEnforcer {
         user: call.principal.user,
         team: call.principal.team,
         project: call.principal.project,
-        tags: this.hasTagBudgets ? (JSON.parse(eventTags(call)) as Record<string, string>) : {},
+        tags: this.hasTagBudgets ? callTags(call) : {},
       },
       now,
     );

@@ -376,9 +376,14 @@ interface RecordInput {
   attribution?: CostAttribution;
 }
 
-/** The ledger's tags for a call (JSON): the key's tags win over request detail tags, so attribution cannot be forged. */
+/** The ledger's tags for a call: the key's tags win over request detail tags, so attribution cannot be forged. */
+export function callTags(call: ChatCall): Record<string, string> {
+  return { ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags };
+}
+
+/** `callTags` as the ledger stores them (JSON). */
 export function eventTags(call: ChatCall): string {
-  return JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags });
+  return JSON.stringify(callTags(call));
 }
 
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
