@@ -154,7 +154,7 @@ export class BudgetEnforcer {
   private readonly pending = new Map<string, { cost: number; counters: readonly PeriodCounter[] }>();
   private lastReconcileAt = Number.NEGATIVE_INFINITY;
   private reconciling: Promise<void> | undefined;
-  private reconcileAgain = false;
+  private queued: Promise<void> | undefined;
   private readonly actions: MetricCounter;
 
   constructor(
@@ -171,21 +171,25 @@ export class BudgetEnforcer {
     return this.refresh();
   }
 
-  /** Re-reads budgets and spend from the database now (after a budget was created, changed or deleted here). */
+  /**
+   * Re-reads budgets and spend from the database (after a budget was created, changed or deleted
+   * here). Resolves after a reconcile that started after the call: one already running may have
+   * read the budgets before the change, so another is queued behind it (shared by all who wait).
+   */
   refresh(): Promise<void> {
-    if (this.reconciling) {
-      this.reconcileAgain = true;
+    if (!this.reconciling) {
+      this.reconciling = this.reconcile().finally(() => {
+        this.reconciling = undefined;
+      });
       return this.reconciling;
     }
-    const run = this.reconcile().finally(() => {
-      this.reconciling = undefined;
-      if (this.reconcileAgain) {
-        this.reconcileAgain = false;
-        void this.refresh();
-      }
-    });
-    this.reconciling = run;
-    return run;
+    this.queued ??= this.reconciling
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.refresh();
+      });
+    return this.queued;
   }
 
   status(budgetId: string): BudgetStatus | undefined {
