@@ -12,6 +12,7 @@ import { requireKey } from '../src/http/auth';
 import { speaks } from '../src/http/protocol';
 import type { AppEnv } from '../src/http/types';
 import { sseData } from '../src/providers/sse';
+import { deferredAccepted } from './deferred';
 
 const encoder = new TextEncoder();
 
@@ -49,7 +50,8 @@ function openAIEventStream(chunks: AsyncIterable<ChatCompletionChunk>, includeUs
   });
 }
 
-function respond(outcome: ChatOutcome, includeUsage: boolean): Response {
+function respond(outcome: ChatOutcome, includeUsage: boolean, url: string): Response {
+  if (outcome.kind === 'deferred') return deferredAccepted(outcome, url);
   if (outcome.kind === 'completion') {
     const body = outcome.result.rawBody ?? JSON.stringify(outcome.result.completion);
     return new Response(body, { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
@@ -78,7 +80,7 @@ export const openaiRoutes = new Hono<AppEnv>()
       startedHr: c.get('startedHr'),
       signal: callerSignal(c),
     });
-    return respond(outcome, request.stream_options?.include_usage === true);
+    return respond(outcome, request.stream_options?.include_usage === true, c.req.url);
   })
   .get('/v1/models', speaks('openai'), requireKey, (c) => c.json({ object: 'list', data: listModels(c.var.services.catalog.current, c.var.principal) }))
   .get('/v1/models/:model{.+}', speaks('openai'), requireKey, (c) => {

@@ -6,6 +6,7 @@ import { adminCatalogRoutes } from '../routes/admin/catalog';
 import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
 import { adminWebhookRoutes } from '../routes/admin/webhooks';
+import { deferredRoutes } from '../routes/deferred';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
 import type { Deps } from './deps';
@@ -51,6 +52,7 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
 
   app.route('/', opsRoutes);
   app.route('/', openaiRoutes);
+  app.route('/', deferredRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);
   app.route('/admin/usage/caching', adminCachingRoutes);

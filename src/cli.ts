@@ -14,6 +14,7 @@ const USAGE = `sluice <command>
   demo                  sim + gateway + a sample workload + a spend report
   router eval|calibrate offline evaluation / calibration of the complexity scorer
   jobs run <job>|list   run one scheduled job now
+  batch list|show|cancel  deferred requests and provider batch jobs
 
 Configuration comes from the environment and SLUICE_CONFIG (see README.md).`;
 
@@ -31,6 +32,7 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./cli/demo')).demoCommand,
   router: async () => (await import('./cli/router')).routerCommand,
   jobs: async () => (await import('./cli/jobs')).jobsCommand,
+  batch: async () => (await import('./cli/batch')).batchCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -54,6 +54,25 @@ const FileConfig = z
       .object({ flush_interval_ms: positiveInt.optional(), flush_max_events: positiveInt.optional() })
       .strict()
       .optional(),
+    tiers: z
+      .object({
+        flex_timeout_ms: positiveInt.optional(),
+        flex_retries: nonNegativeInt.optional(),
+        flex_backoff_ms: nonNegativeInt.optional(),
+        flex_backoff_max_ms: nonNegativeInt.optional(),
+      })
+      .strict()
+      .optional(),
+    batch: z
+      .object({
+        max_items: positiveInt.optional(),
+        max_bytes: positiveInt.optional(),
+        drain_concurrency: positiveInt.optional(),
+        max_attempts: positiveInt.optional(),
+        queue_ttl_ms: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
     cache: z
       .object({
         ttl_s: positiveInt.optional(),
@@ -65,7 +84,25 @@ const FileConfig = z
       .optional(),
     catalog: CatalogOverrides.optional(),
     default_policy: KeyPolicy.optional(),
-    webhooks: z.object({ allow_private: z.boolean().optional(), timeout_ms: positiveInt.optional() }).strict().optional(),
+    webhooks: z
+      .object({
+        allow_private: z.boolean().optional(),
+        timeout_ms: positiveInt.optional(),
+        /** Endpoints a key's `policy.webhook_id` may name, declared here until /admin/webhooks exists. */
+        endpoints: z
+          .array(
+            z
+              .object({
+                id: z.string().min(1),
+                url: z.url(),
+                secret: z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'a Standard Webhooks secret: whsec_ followed by base64'),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     budgets: z.object({ reconcile_ms: positiveInt.optional() }).strict().optional(),
   })
   .strict();
@@ -100,6 +137,8 @@ export interface Config {
   streamIdleTimeoutMs: number;
   ledgerFlushIntervalMs: number;
   ledgerFlushMaxEvents: number;
+  tiers: TierConfig;
+  batch: BatchConfig;
   /** The response cache (src/cache). */
   cache: {
     /** Entry lifetime when the key's policy sets no `cache_ttl_s`. */
@@ -118,6 +157,31 @@ export interface Config {
   webhookTimeoutMs: number;
   /** How often budget counters are reconciled with the database (other instances' spend), in ms. */
   budgetReconcileMs: number;
+  /** Webhook endpoints declared in the config file (id → url and whsec_ secret). */
+  webhookEndpoints: ReadonlyArray<{ id: string; url: string; secret: string }>;
+}
+
+export interface TierConfig {
+  /** Time allowed for a flex request to start answering (flex queues; OpenAI advises 15 minutes). */
+  flexTimeoutMs: number;
+  /** Retries of a flex request refused for capacity before falling back (or giving up). */
+  flexRetries: number;
+  /** First backoff between flex retries; doubles each retry, with jitter, up to the maximum. */
+  flexBackoffMs: number;
+  flexBackoffMaxMs: number;
+}
+
+export interface BatchConfig {
+  /** Cap on requests per provider batch job, below the provider's own limit. */
+  maxItems: number | undefined;
+  /** Cap on bytes per provider batch job, below the provider's own limit. */
+  maxBytes: number | undefined;
+  /** Concurrent upstream calls when draining models that have no batch API. */
+  drainConcurrency: number;
+  /** Tries of a deferred request (a drain call, or a provider batch that failed as a whole) before it fails. */
+  maxAttempts: number;
+  /** How long a deferred request may wait in the queue before it expires. */
+  queueTtlMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -198,6 +262,19 @@ export function parseConfig(env: Env, file?: unknown): Config {
       intFromEnv(env, 'SLUICE_STREAM_IDLE_TIMEOUT_MS') ?? f.limits?.stream_idle_timeout_ms ?? 300_000,
     ledgerFlushIntervalMs: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MS') ?? f.ledger?.flush_interval_ms ?? 1000,
     ledgerFlushMaxEvents: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MAX') ?? f.ledger?.flush_max_events ?? 500,
+    tiers: {
+      flexTimeoutMs: intFromEnv(env, 'SLUICE_FLEX_TIMEOUT_MS') ?? f.tiers?.flex_timeout_ms ?? 900_000,
+      flexRetries: intFromEnv(env, 'SLUICE_FLEX_RETRIES', nonNegativeInt) ?? f.tiers?.flex_retries ?? 3,
+      flexBackoffMs: intFromEnv(env, 'SLUICE_FLEX_BACKOFF_MS', nonNegativeInt) ?? f.tiers?.flex_backoff_ms ?? 1000,
+      flexBackoffMaxMs: intFromEnv(env, 'SLUICE_FLEX_BACKOFF_MAX_MS', nonNegativeInt) ?? f.tiers?.flex_backoff_max_ms ?? 30_000,
+    },
+    batch: {
+      maxItems: intFromEnv(env, 'SLUICE_BATCH_MAX_ITEMS') ?? f.batch?.max_items,
+      maxBytes: intFromEnv(env, 'SLUICE_BATCH_MAX_BYTES') ?? f.batch?.max_bytes,
+      drainConcurrency: intFromEnv(env, 'SLUICE_BATCH_DRAIN_CONCURRENCY') ?? f.batch?.drain_concurrency ?? 4,
+      maxAttempts: intFromEnv(env, 'SLUICE_BATCH_MAX_ATTEMPTS') ?? f.batch?.max_attempts ?? 3,
+      queueTtlMs: intFromEnv(env, 'SLUICE_BATCH_QUEUE_TTL_MS') ?? f.batch?.queue_ttl_ms ?? 24 * 60 * 60 * 1000,
+    },
     cache: {
       defaultTtlS: intFromEnv(env, 'SLUICE_CACHE_TTL_S') ?? f.cache?.ttl_s ?? 3600,
       memoryBytes: (intFromEnv(env, 'SLUICE_CACHE_MEMORY_MB', nonNegativeInt) ?? f.cache?.memory_mb ?? 64) * MIB,
@@ -209,5 +286,6 @@ export function parseConfig(env: Env, file?: unknown): Config {
     webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),
     webhookTimeoutMs: intFromEnv(env, 'SLUICE_WEBHOOK_TIMEOUT_MS') ?? f.webhooks?.timeout_ms ?? 15_000,
     budgetReconcileMs: intFromEnv(env, 'SLUICE_BUDGET_RECONCILE_MS') ?? f.budgets?.reconcile_ms ?? 5_000,
+    webhookEndpoints: f.webhooks?.endpoints ?? [],
   };
 }

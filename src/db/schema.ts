@@ -5,4 +5,5 @@ export { usageEvents } from '../ledger/schema';
 export { catalogOverrides } from '../catalog/schema';
 export { budgets, budgetAlerts } from '../budgets/schema';
 export { webhookEndpoints, webhookEvents, webhookDeliveries, webhookAttempts } from '../webhooks/schema';
+export { deferredItems, batchJobs } from '../batch/schema';
 export { responseCache, promptCacheReturns } from '../cache/schema';

@@ -4,15 +4,19 @@ import { promptCacheSession, type PromptCacheSession } from '../cache/prompt-cac
 import { CompletionAssembler, replayChunks, replayCompletion } from '../cache/replay';
 import type { CachedAnswer, ResponseLookup } from '../cache/response-cache';
 import type { ServiceTier } from '../catalog/types';
+import type { Config } from '../config';
 import { SluiceError, type ErrorCode } from '../errors';
-import { attributeCacheHit, attributeCost, type CostAttribution } from '../ledger/attribution';
+import { attributeCacheHit, attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
 import { formatUsd } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
 import { TransportError, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
 import type { ChatResult, ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
+import { enqueueDeferred, type DeferredView } from '../batch/queue';
+import { sendAtTier } from '../routing/flex';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
+import { chooseTier, type TierDecision, type TierReason } from '../routing/tier';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { RequestHints } from './hints';
@@ -41,7 +45,9 @@ export interface ChatCall {
 
 export type ChatOutcome =
   | { kind: 'completion'; headers: Record<string, string>; result: ChatResult }
-  | { kind: 'stream'; headers: Record<string, string>; chunks: AsyncIterable<ChatCompletionChunk> };
+  | { kind: 'stream'; headers: Record<string, string>; chunks: AsyncIterable<ChatCompletionChunk> }
+  /** Queued for the batch tier: answer 202 with the view; the ledger row is written at completion. */
+  | { kind: 'deferred'; headers: Record<string, string>; deferred: DeferredView };
 
 /** An upstream failure rendered for the caller, with the ledger already written. */
 export class UpstreamError extends SluiceError {
@@ -65,17 +71,15 @@ interface Attempt {
   /** The response cache's part: `miss` (the answer will be stored) or `bypass`. */
   cache: ResponseLookup;
   promptCache: PromptCacheSession | undefined;
+  /** Why the tier asked for is the one it is. */
+  tierReason: TierReason;
+  /** Upstream calls made (flex retries and fallback included). */
+  attempts: number;
   admission: Admission;
 }
 
-/** What a ledger event and the response headers are built from. */
-type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache' | 'admission'>;
-
-function requestedTier(request: ChatRequest): ServiceTier {
-  if (request.service_tier === 'flex') return 'flex';
-  if (request.service_tier === 'priority') return 'priority';
-  return 'standard';
-}
+/** What a ledger event and the response headers are built from (no tier reason when no upstream was asked). */
+type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache' | 'attempts' | 'admission'> & { tierReason: TierReason | null };
 
 /** Maps an upstream failure to what the caller sees: its own mistakes keep their 4xx, ours become 5xx. */
 export function errorForFailure(provider: string, failure: UpstreamFailure): UpstreamError {
@@ -104,6 +108,17 @@ function transportFailure(error: TransportError, provider: string, timeoutMs: nu
 }
 
 /**
+ * The tier to ask for once the budgets have spoken. A tier a budget chose (flex at the bottom of
+ * the downgrade ladder, or standard where a cheaper model does not sell the asked tier) has no
+ * fallback: standard after flex would cost up to twice what the budget reserved.
+ */
+function budgetTier(asked: TierDecision, admission: Admission, config: Config): TierDecision {
+  if (admission.tier === asked.tier) return asked;
+  const timeoutMs = admission.tier === 'flex' ? config.tiers.flexTimeoutMs : config.upstreamTimeoutMs;
+  return { tier: admission.tier, reason: 'budget', flexFallback: false, timeoutMs };
+}
+
+/**
  * The request path: resolve the model, call the upstream in the adapter's protocol, and record
  * exactly one ledger event whatever happens after this point (success, upstream error, a caller
  * who leaves mid-stream). Validation errors thrown before the upstream call write nothing.
@@ -111,28 +126,39 @@ function transportFailure(error: TransportError, provider: string, timeoutMs: nu
 export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome> {
   const { deps } = services;
   const routed = resolveRoute({ catalog: services.catalog.current, principal: call.principal, request: call.request, hints: call.hints });
+  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
+  // The tier first: a request contradicting itself (batch on a stream, ...) is refused before anything else.
+  const asked = chooseTier({
+    policy,
+    hint: call.hints.tier,
+    deadlineS: call.hints.deadlineS,
+    serviceTier: call.request.service_tier,
+    model: routed.model,
+    stream: call.stream,
+    timeouts: { standardMs: deps.config.upstreamTimeoutMs, flexMs: deps.config.tiers.flexTimeoutMs },
+  });
   // Budgets (src/budgets) may refuse the request or step it down to the response cache, a cheaper
   // model or flex; the worst-case cost stays reserved until record() settles it (release() if we
-  // throw before that).
-  const admission = services.budgets.admit(call, routed, requestedTier(call.request));
-  const decision = admission.decision;
+  // throw or defer before that).
+  const admission = services.budgets.admit(call, routed, asked.tier);
+  const { decision } = admission;
+  const tier = budgetTier(asked, admission, deps.config);
   const adapter = adapterFor(decision.model.provider);
   if (!adapter) {
     admission.release();
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
-  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
   const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache ?? admission.cacheHint, deps.config.cache.defaultTtlS);
   const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, call.request);
-  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache, admission }, cache.answer);
+  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache, tierReason: null, attempts: 0, admission }, cache.answer);
 
   const promptCache = promptCacheSession(services.cache.promptReturns, deps.clock, call.principal, policy, decision.model);
   const target: ChatTarget = {
     request: call.request,
     model: decision.model,
     stream: call.stream,
-    tier: admission.tier,
-    timeoutMs: deps.config.upstreamTimeoutMs,
+    tier: tier.tier,
+    timeoutMs: tier.timeoutMs,
     signal: call.signal,
     ...(promptCache ? { promptCache } : {}),
   };
@@ -144,7 +170,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     admission.release();
     throw error;
   }
-  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, admission };
+  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, tierReason: tier.reason, attempts: 0, admission };
   if (admission.refusal) {
     record(services, attempt, { status: 'blocked', usage: ZERO_USAGE, tier: target.tier, httpStatus: admission.refusal.status, errorType: admission.refusal.code });
     throw admission.refusal;
@@ -157,15 +183,22 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     throw error;
   }
 
+  if (tier.tier === 'batch') {
+    // Its ledger row comes when the batch completes (and is counted then); nothing stays reserved.
+    admission.release();
+    const deferred = await enqueueDeferred(services, { call, decision, tierReason: tier.reason, tags: eventTags(call) });
+    return { kind: 'deferred', headers: sluiceHeaders(attempt, 'batch'), deferred };
+  }
+
   services.metrics.gatewayOverhead.observe((performance.now() - call.startedHr) / 1000);
   let response: UpstreamResponse;
   try {
-    response = await deps.transport(upstreamRequest);
+    response = await sendAtTier(deps, adapter, tier, upstreamRequest, attempt);
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
-    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, target.timeoutMs);
+    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, attempt.target.timeoutMs);
     const status: EventStatus = failure ? 'error' : 'aborted';
-    record(services, attempt, { status, usage: ZERO_USAGE, tier: target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
+    record(services, attempt, { status, usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
     throw failure ?? new SluiceError('client_closed', 'The caller closed the connection before the upstream answered.');
   }
 
@@ -174,7 +207,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     const failure = adapter.parseError(response.status, body, response.headers);
     const error = errorForFailure(adapter.id, failure);
     services.metrics.upstreamErrors.inc({ provider: adapter.id, type: failure.type });
-    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: target.tier, httpStatus: error.status, errorType: failure.type });
+    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: error.status, errorType: failure.type });
     throw error;
   }
 
@@ -357,6 +390,7 @@ function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<strin
     'x-sluice-model': decision.model.id,
     'x-sluice-family': decision.family?.name ?? '',
     'x-sluice-tier': servedTier,
+    'x-sluice-tier-reason': attempt.tierReason ?? '',
     'x-sluice-cache': attempt.cache.status,
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
@@ -406,13 +440,10 @@ function record(services: Services, attempt: Recorded, input: RecordInput): Ledg
     provider: decision.model.provider,
     family: decision.family?.name ?? null,
     tier: input.tier,
+    tierReason: attempt.tierReason,
+    attempts: attempt.attempts,
     stream: call.stream,
-    inputTokens: input.usage.inputTokens,
-    cachedInputTokens: input.usage.cachedInputTokens,
-    cacheWriteTokens: input.usage.cacheWriteTokens,
-    cacheWrite1hTokens: input.usage.cacheWrite1hTokens,
-    outputTokens: input.usage.outputTokens,
-    reasoningTokens: input.usage.reasoningTokens,
+    ...usageColumns(input.usage),
     ...cost,
     cache: attempt.cache.status,
     complexity: decision.complexity,

@@ -20,6 +20,8 @@ export interface EventView {
   provider: string | null;
   family: string | null;
   tier: string;
+  tier_reason: string | null;
+  attempts: number;
   stream: boolean;
   input_tokens: number;
   cached_input_tokens: number;
@@ -58,6 +60,8 @@ export function eventView(e: LedgerEvent): EventView {
     provider: e.provider,
     family: e.family,
     tier: e.tier,
+    tier_reason: e.tierReason,
+    attempts: e.attempts,
     stream: e.stream,
     input_tokens: e.inputTokens,
     cached_input_tokens: e.cachedInputTokens,

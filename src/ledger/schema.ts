@@ -24,6 +24,10 @@ export const usageEvents = sqliteTable(
     provider: text('provider'),
     family: text('family'),
     tier: text('tier').notNull(),
+    /** Why that tier was asked for (src/routing/tier.ts TierReason), e.g. `flex_fallback`. */
+    tierReason: text('tier_reason'),
+    /** Upstream calls made for this request: flex retries and a fallback count; 0 when none was made. */
+    attempts: integer('attempts').notNull().default(1),
     stream: integer('stream', { mode: 'boolean' }).notNull(),
     inputTokens: integer('input_tokens').notNull(),
     cachedInputTokens: integer('cached_input_tokens').notNull(),

@@ -98,6 +98,20 @@ export class LedgerWriter {
     else this.schedule(this.options.flushIntervalMs);
   }
 
+  /**
+   * Commits events now, in one transaction with `alongside` (the state change they account for,
+   * e.g. a deferred item marked as recorded) and the flush hooks; listeners run after. For work
+   * off the request path that must not record an event without its state change, or twice.
+   */
+  async writeWith(events: readonly LedgerEvent[], alongside: readonly SqlStatement[]): Promise<void> {
+    const statements = [...this.statements(events), ...alongside.map(toStatement)];
+    if (statements.length === 0) return;
+    await this.db.$client.batch(statements, 'write');
+    if (events.length === 0) return;
+    this.metrics.ledgerEventsWritten.inc({}, events.length);
+    this.notify(events);
+  }
+
   /** Writes everything buffered now (single-flight: concurrent callers share one flush). */
   flush(): Promise<void> {
     if (!this.flushing) {
@@ -152,21 +166,30 @@ export class LedgerWriter {
       this.failures = 0;
       this.buffer = this.buffer.slice(batch.length);
       this.metrics.ledgerEventsWritten.inc({}, batch.length);
-      for (const listener of this.listeners) {
-        try {
-          listener(batch);
-        } catch (error) {
-          this.logger.error('ledger: commit listener failed', { error: (error as Error).message });
-        }
+      this.notify(batch);
+    }
+  }
+
+  private notify(events: readonly LedgerEvent[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        this.logger.error('ledger: commit listener failed', { error: (error as Error).message });
       }
     }
   }
 
-  private async commit(batch: LedgerEvent[]): Promise<void> {
+  /** The inserts for a batch of events plus the flush hooks' statements. */
+  private statements(batch: readonly LedgerEvent[]): InStatement[] {
     const statements: InStatement[] = [];
     for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) statements.push(insertEvents(batch.slice(i, i + ROWS_PER_INSERT)));
-    for (const hook of this.hooks) statements.push(...hook(batch).map(toStatement));
+    if (batch.length > 0) for (const hook of this.hooks) statements.push(...hook(batch).map(toStatement));
+    return statements;
+  }
+
+  private async commit(batch: LedgerEvent[]): Promise<void> {
     // One batch is one transaction: the events and their hooks' statements commit together.
-    await this.db.$client.batch(statements, 'write');
+    await this.db.$client.batch(this.statements(batch), 'write');
   }
 }

@@ -11,7 +11,11 @@ export interface ChatTarget {
   request: ChatRequest;
   model: CatalogModel;
   stream: boolean;
-  /** The tier to ask the upstream for; the upstream's answer says which one it served. */
+  /**
+   * The tier to ask the upstream for; the upstream's answer says which one it served (the
+   * adapter reports it as `servedTier`). `flex` is OpenAI's `service_tier: "flex"` and Bedrock's
+   * `serviceTier: {type: "flex"}`; src/routing/flex.ts retries capacity refusals and falls back.
+   */
   tier: ServiceTier;
   timeoutMs: number;
   signal?: AbortSignal;

@@ -7,6 +7,7 @@ import { silentLogger, type Clock } from '../../src/deps';
 import { startNodeServer, type NodeServer } from '../../src/entry/node';
 import type { EventView } from '../../src/ledger/events';
 import type { KeyView } from '../../src/keys/keys';
+import type { Transport } from '../../src/providers/transport';
 import { startSim, type SimOptions, type SimServer } from '../../src/sim/server';
 
 export const ADMIN_KEY = 'sk-sluice-admin-test';
@@ -25,6 +26,11 @@ export interface Harness {
   eventsWhen(count: number, timeoutMs?: number): Promise<EventView[]>;
   admin(path: string, init?: RequestInit): Promise<Response>;
   openai(key: string, options?: { maxRetries?: number }): OpenAI;
+  /**
+   * Stops the gateway (as a deploy or crash would, after in-flight work) and starts a new one on
+   * the same database file and sim; `url`, `gateway` and the clients follow the new one.
+   */
+  restartGateway(options?: { transport?: Transport }): Promise<void>;
   /** Another gateway on the same database and sim: a second instance of a multi-instance deployment. */
   startPeer(): Promise<NodeServer>;
   close(): Promise<void>;
@@ -32,6 +38,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** The config file's contents (what SLUICE_CONFIG would hold), parsed with the environment. */
+  configFile?: unknown;
   sim?: SimOptions;
   clock?: Clock;
   /** Jitter source for webhook retries. */
@@ -60,21 +68,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     AWS_REGION: 'us-east-1',
     SLUICE_LEDGER_FLUSH_MS: '20',
     ...options.env,
-  });
-  const serverOptions = {
-    config,
-    jobs: false,
-    logger: silentLogger,
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.random ? { random: options.random } : {}),
-    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
-  };
-  const gateway = await startNodeServer(serverOptions);
+  }, options.configFile);
+  const start = (transport?: Transport): Promise<NodeServer> =>
+    startNodeServer({
+      config,
+      jobs: false,
+      logger: silentLogger,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+      ...(transport ? { transport } : {}),
+    });
+  let gateway = await start();
   const peers: NodeServer[] = [];
-  const url = gateway.url;
 
   const admin = (path: string, init: RequestInit = {}): Promise<Response> =>
-    fetch(`${url}${path}`, {
+    fetch(`${gateway.url}${path}`, {
       ...init,
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
     });
@@ -94,8 +103,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   return {
     sim,
-    gateway,
-    url,
+    get gateway() {
+      return gateway;
+    },
+    get url() {
+      return gateway.url;
+    },
     dbUrl,
     async createKey(input = {}) {
       const response = await admin('/admin/keys', { method: 'POST', body: JSON.stringify({ name: 'test', ...input }) });
@@ -113,10 +126,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     admin,
     openai(key, clientOptions = {}) {
-      return new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: clientOptions.maxRetries ?? 0, timeout: 20_000 });
+      return new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: clientOptions.maxRetries ?? 0, timeout: 20_000 });
+    },
+    async restartGateway(restart = {}) {
+      await gateway.close();
+      gateway = await start(restart.transport);
     },
     async startPeer() {
-      const peer = await startNodeServer(serverOptions);
+      const peer = await start();
       peers.push(peer);
       return peer;
     },

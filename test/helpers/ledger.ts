@@ -17,6 +17,8 @@ export function ledgerEvent(i: number): LedgerEvent {
     provider: 'openai',
     family: 'gpt-4o',
     tier: 'standard',
+    tierReason: 'default',
+    attempts: 1,
     stream: false,
     inputTokens: 10,
     cachedInputTokens: 0,
