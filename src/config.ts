@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CatalogOverrides } from './catalog/types';
 import { KeyPolicy } from './keys/policy';
+import { EVENT_TYPES } from './webhooks/event-types';
 
 /**
  * The single source of configuration truth. Environment variables (DESIGN.md's table) win over
@@ -88,7 +89,10 @@ const FileConfig = z
       .object({
         allow_private: z.boolean().optional(),
         timeout_ms: positiveInt.optional(),
-        /** Endpoints a key's `policy.webhook_id` may name, declared here until /admin/webhooks exists. */
+        /**
+         * Endpoints as code: upserted into the webhook endpoints (`/admin/webhooks`) at start, under
+         * these ids, so a key's `policy.webhook_id` or a budget's `webhook_ids` can name them.
+         */
         endpoints: z
           .array(
             z
@@ -96,6 +100,9 @@ const FileConfig = z
                 id: z.string().min(1),
                 url: z.url(),
                 secret: z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'a Standard Webhooks secret: whsec_ followed by base64'),
+                /** Event types it receives (default: deferred.completed, what a key's webhook_id is for). */
+                events: z.array(z.enum([...EVENT_TYPES, '*'])).min(1).optional(),
+                format: z.enum(['standard', 'slack']).optional(),
               })
               .strict(),
           )
@@ -158,7 +165,15 @@ export interface Config {
   /** How often budget counters are reconciled with the database (other instances' spend), in ms. */
   budgetReconcileMs: number;
   /** Webhook endpoints declared in the config file (id → url and whsec_ secret). */
-  webhookEndpoints: ReadonlyArray<{ id: string; url: string; secret: string }>;
+  webhookEndpoints: ReadonlyArray<ConfiguredEndpoint>;
+}
+
+export interface ConfiguredEndpoint {
+  id: string;
+  url: string;
+  secret: string;
+  events?: string[];
+  format?: 'standard' | 'slack';
 }
 
 export interface TierConfig {

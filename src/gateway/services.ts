@@ -7,6 +7,7 @@ import { KeyAuthenticator } from '../keys/authenticator';
 import { LedgerWriter } from '../ledger/writer';
 import { Metrics } from '../ops/metrics';
 import { WebhookDispatcher } from '../webhooks/dispatcher';
+import { syncConfiguredEndpoints } from '../webhooks/endpoints';
 
 /**
  * The long-lived parts built once per app from its Deps: caches, the ledger buffer, metrics.
@@ -43,6 +44,7 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     random: deps.random ?? Math.random,
     urlPolicy: { allowPrivate: deps.config.webhookAllowPrivate, resolveHost: deps.resolveHost },
   });
+  await syncConfiguredEndpoints(deps.db, webhooks.options.urlPolicy, deps.config.webhookEndpoints, deps.clock.now());
   const budgets = new BudgetEnforcer(
     deps,
     catalog,

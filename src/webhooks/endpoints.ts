@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
+import type { ConfiguredEndpoint } from '../config';
 import type { Db } from '../db/client';
 import { SluiceError } from '../errors';
 import { newId } from '../util/ids';
@@ -156,4 +157,32 @@ export async function endpointsFor(db: Db, type: EventType, only: readonly strin
     const events = JSON.parse(row.events) as string[];
     return events.includes('*') || events.includes(type);
   });
+}
+
+/**
+ * Upserts the endpoints the config file declares (`webhooks.endpoints`) under their own ids: the
+ * config is the source of truth for their URL, secret, events and format. Each URL passes the
+ * guard's scheme, literal-address and name checks here (names are resolved at send time).
+ * Removing one from the config does not delete it: DELETE /admin/webhooks/{id} does.
+ */
+export async function syncConfiguredEndpoints(db: Db, policy: UrlPolicy, endpoints: readonly ConfiguredEndpoint[], nowMs: number): Promise<void> {
+  for (const endpoint of endpoints) {
+    const where = `config file webhooks.endpoints "${endpoint.id}"`;
+    const key = secretKey(endpoint.secret);
+    if (typeof key === 'string') throw new SluiceError('invalid_request', `${where}: not a Standard Webhooks secret: ${key}`);
+    const checked = await checkWebhookUrl(endpoint.url, { allowPrivate: policy.allowPrivate, resolveHost: undefined }).catch((error: unknown) => {
+      throw new SluiceError('invalid_request', `${where}: ${(error as Error).message}`);
+    });
+    const fields = {
+      url: checked.url.href,
+      events: JSON.stringify(endpoint.events ?? ['deferred.completed']),
+      secret: endpoint.secret,
+      format: endpoint.format ?? 'standard',
+      updatedAt: nowMs,
+    };
+    await db
+      .insert(webhookEndpoints)
+      .values({ id: endpoint.id, description: 'declared in the config file', enabled: true, disabledReason: null, createdAt: nowMs, ...fields })
+      .onConflictDoUpdate({ target: webhookEndpoints.id, set: fields });
+  }
 }

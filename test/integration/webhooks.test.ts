@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeliveryView } from '../../src/webhooks/deliveries';
 import { retryDelayMs } from '../../src/webhooks/dispatcher';
+import { syncConfiguredEndpoints } from '../../src/webhooks/endpoints';
 import { enqueueEvent } from '../../src/webhooks/outbox';
 import { findJob } from '../../src/jobs';
 import { resolveHost } from '../../src/entry/node-dns';
@@ -359,5 +360,30 @@ describe('SSRF guard (SLUICE_WEBHOOK_ALLOW_PRIVATE off)', () => {
 
   it('the Node resolver returns every address of a name', async () => {
     expect(await resolveHost('localhost')).toContain('127.0.0.1');
+  });
+});
+
+describe('endpoints declared in the config file', () => {
+  it('are upserted under their ids at start, and checked like any other', async () => {
+    vi.useRealTimers();
+    const secret = `whsec_${btoa('config-declared-secret-of-32-byt')}`;
+    const harness = await startHarness({
+      configFile: { webhooks: { endpoints: [{ id: 'wh_ops', url: 'https://hooks.partner.example/ops', secret, events: ['budget.blocked', 'deferred.completed'] }] } },
+      resolveHost: async () => ['93.184.216.34'],
+    });
+    try {
+      const view = (await (await harness.admin('/admin/webhooks/wh_ops')).json()) as Record<string, unknown>;
+      expect(view).toMatchObject({ id: 'wh_ops', url: 'https://hooks.partner.example/ops', events: ['budget.blocked', 'deferred.completed'], enabled: true });
+      expect(view).not.toHaveProperty('secret');
+      const { services } = harness.gateway.sluice;
+      const policy = services.webhooks.options.urlPolicy;
+      await expect(syncConfiguredEndpoints(services.deps.db, policy, [{ id: 'wh_bad', url: 'https://10.0.0.1/hook', secret }], Date.now())).rejects.toThrow(
+        /config file webhooks\.endpoints "wh_bad": The webhook URL "https:\/\/10\.0\.0\.1\/hook" is not allowed: 10\.0\.0\.1 is a private address/,
+      );
+      await expect(syncConfiguredEndpoints(services.deps.db, policy, [{ id: 'wh_weak', url: 'https://hooks.partner.example/', secret: `whsec_${btoa('short')}` }], Date.now())).rejects.toThrow(/24-64 bytes/);
+      expect((await harness.admin('/admin/webhooks/wh_bad')).status).toBe(404);
+    } finally {
+      await harness.close();
+    }
   });
 });
