@@ -7,6 +7,7 @@ import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
 import { adminWebhookRoutes } from '../routes/admin/webhooks';
 import { deferredRoutes } from '../routes/deferred';
+import { explainRoutes } from '../routes/explain';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
 import type { Deps } from './deps';
@@ -52,6 +53,7 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
 
   app.route('/', opsRoutes);
   app.route('/', openaiRoutes);
+  app.route('/', explainRoutes);
   app.route('/', deferredRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);

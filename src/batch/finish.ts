@@ -66,6 +66,8 @@ export function itemEvent(catalog: Catalog, item: DeferredItem): LedgerEvent {
     complexity: item.complexity,
     scorerVersion: item.scorerVersion,
     routeReason: item.routeReason,
+    shadowModel: null,
+    shadowCostNusd: null,
     latencyMs: Math.max(0, finishedAt - item.createdAt),
     ttftMs: null,
     status: completed ? 'ok' : item.status === 'cancelled' ? 'aborted' : 'error',

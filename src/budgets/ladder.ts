@@ -1,11 +1,11 @@
 import type { Catalog, CatalogModel } from '../catalog/catalog';
 import type { ServiceTier } from '../catalog/types';
 import { contentText, type ChatRequest } from '../gateway/chat';
-import { estimateTokens, promptText } from '../gateway/estimate';
 import { ZERO_USAGE } from '../gateway/usage';
 import type { Principal } from '../keys/keys';
 import { priceUsage } from '../ledger/pricing';
-import { familyAllowed, modelAllowed, type RouteDecision } from '../routing/resolve';
+import { requirementsOf, unmetRequirement, type Requirements } from '../routing/requirements';
+import { isAllowed, type RouteDecision } from '../routing/resolve';
 
 /** Tokens reserved per non-text part (an image, audio clip or file): a high-detail image is about this much. */
 const TOKENS_PER_ATTACHMENT = 1_500;
@@ -53,20 +53,11 @@ export interface Rung {
   worstNusd: number;
 }
 
-function hasAttachment(request: ChatRequest): boolean {
-  return request.messages.some((m) => Array.isArray(m.content) && m.content.some((part) => part.type === 'image_url'));
-}
-
-/** Whether a cheaper model can take the request as it is: capabilities, output limit and context window. */
-function canServe(model: CatalogModel, request: ChatRequest): boolean {
-  const caps = model.capabilities;
-  if (request.tools?.length && !caps.tools) return false;
-  if (hasAttachment(request) && !caps.vision) return false;
-  const format = request.response_format?.type;
-  if ((format === 'json_object' || format === 'json_schema') && !caps.json_mode) return false;
+/** Whether a cheaper model can take the request as it is: routing's capability and context guards, and its output limit. */
+function canServe(model: CatalogModel, request: ChatRequest, needs: Requirements): boolean {
   const asked = request.max_completion_tokens ?? request.max_tokens ?? 0;
   if (model.max_output_tokens !== undefined && asked > model.max_output_tokens) return false;
-  return estimateTokens(promptText(request)) + asked <= model.context_window;
+  return unmetRequirement(model, needs) === undefined;
 }
 
 /**
@@ -85,8 +76,9 @@ export function downgradeLadder(catalog: Catalog, decision: RouteDecision, tier:
   const family = decision.family ?? catalog.familyOf(decision.model);
   const position = family ? family.models.indexOf(decision.model) : -1;
   const cheaper = family && position > 0 ? family.models.slice(0, position).reverse() : [];
+  const needs = requirementsOf(request);
   for (const model of cheaper) {
-    if (canServe(model, request) && modelAllowed(principal, model) && familyAllowed(principal, model)) rungs.push(rung(model, tier));
+    if (canServe(model, request, needs) && isAllowed(principal, model)) rungs.push(rung(model, tier));
   }
   const bottom = rungs[rungs.length - 1]!;
   if (bottom.tier !== 'flex' && bottom.model.tiers.includes('flex') && bottom.model.rates.tiers.flex) rungs.push(rung(bottom.model, 'flex'));

@@ -7,7 +7,7 @@ import type { ServiceTier } from '../catalog/types';
 import type { Config } from '../config';
 import { SluiceError, type ErrorCode } from '../errors';
 import { attributeCacheHit, attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
-import { formatUsd } from '../ledger/pricing';
+import { formatUsd, priceUsage } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
@@ -125,8 +125,15 @@ function budgetTier(asked: TierDecision, admission: Admission, config: Config): 
  */
 export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome> {
   const { deps } = services;
-  const routed = resolveRoute({ catalog: services.catalog.current, principal: call.principal, request: call.request, hints: call.hints });
   const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
+  const routed = resolveRoute({
+    catalog: services.catalog.current,
+    principal: call.principal,
+    request: call.request,
+    hints: call.hints,
+    policy,
+    conversations: { memory: services.conversations, now: deps.clock.now() },
+  });
   // The tier first: a request contradicting itself (batch on a stream, ...) is refused before anything else.
   const asked = chooseTier({
     policy,
@@ -449,6 +456,9 @@ function record(services: Services, attempt: Recorded, input: RecordInput): Ledg
     complexity: decision.complexity,
     scorerVersion: decision.scorerVersion,
     routeReason: decision.reason,
+    shadowModel: decision.shadow?.id ?? null,
+    // What the shadow decision would have cost for the same tokens (an estimate: another model's answer differs).
+    shadowCostNusd: decision.shadow && input.status === 'ok' ? priceUsage(decision.shadow.rates, input.tier, input.usage) : null,
     latencyMs,
     ttftMs: input.ttftMs ?? null,
     status: input.status,

@@ -6,6 +6,7 @@ import type { Deps } from '../deps';
 import { KeyAuthenticator } from '../keys/authenticator';
 import { LedgerWriter } from '../ledger/writer';
 import { Metrics } from '../ops/metrics';
+import { ConversationMemory } from '../routing/sticky';
 import { WebhookDispatcher } from '../webhooks/dispatcher';
 import { syncConfiguredEndpoints } from '../webhooks/endpoints';
 
@@ -20,6 +21,8 @@ export interface Services {
   ledger: LedgerWriter;
   metrics: Metrics;
   cache: CacheServices;
+  /** Which model each live conversation is on (routing stickiness). */
+  conversations: ConversationMemory;
   /** Budget counters and request-path enforcement (src/budgets). */
   budgets: BudgetEnforcer;
   /** Webhook delivery (src/webhooks); events enter through `enqueueEvent`. */
@@ -55,7 +58,18 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     },
     metrics,
   );
-  const services: Services = { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, cache, budgets, webhooks, adminKeyHash };
+  const services: Services = {
+    deps,
+    catalog,
+    keys: new KeyAuthenticator(deps.db, deps.clock),
+    ledger,
+    metrics,
+    cache,
+    conversations: new ConversationMemory(),
+    budgets,
+    webhooks,
+    adminKeyHash,
+  };
   ledger.onCommit((events) => budgets.onCommit(events));
   await budgets.start();
   return services;
