@@ -11,6 +11,7 @@ import { createJsonLogger, systemClock, type Clock, type Deps, type Logger } fro
 import type { Transport } from '../providers/transport';
 import { loadConfig } from './load-config';
 import { startJobs } from './node-jobs';
+import { resolveHost } from './node-dns';
 import { createNodeTransport } from './node-transport';
 
 export interface NodeServerOptions {
@@ -20,6 +21,10 @@ export interface NodeServerOptions {
   clock?: Clock;
   logger?: Logger;
   transport?: Transport;
+  /** Jitter source for webhook retries (default Math.random). */
+  random?: () => number;
+  /** Name resolution for the webhook SSRF guard (default node:dns). */
+  resolveHost?: (hostname: string) => Promise<string[]>;
 }
 
 export interface NodeServer {
@@ -53,6 +58,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     transport: options.transport ?? nodeTransport!.transport,
     config,
     logger,
+    resolveHost: options.resolveHost ?? resolveHost,
+    ...(options.random ? { random: options.random } : {}),
     defer(promise) {
       const tracked = promise
         .catch((error: unknown) => logger.error('background task failed', { error: (error as Error).message }))
@@ -62,6 +69,9 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   };
   const sluice = await createApp(deps);
   const jobs = options.jobs === false ? undefined : startJobs(sluice.services);
+  // Other instances' spend reaches this one's budget counters on a timer (Workers reconciles lazily, per request).
+  const reconcile = setInterval(() => deps.defer(sluice.services.budgets.refresh()), config.budgetReconcileMs);
+  reconcile.unref();
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: sluice.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -84,6 +94,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
         });
         sweep();
       });
+      clearInterval(reconcile);
       await jobs?.stop();
       // Closing the ledger first releases its scheduled flush, which is itself a pending task;
       // background work that finishes afterwards may add events, so it is closed once more.
