@@ -2,7 +2,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 
 export interface ListenOptions {
   port: number;
@@ -20,7 +20,8 @@ export interface Listening {
 /** What a client sends first on a prior-knowledge HTTP/2 connection; no HTTP/1.x method starts so. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-type Fetch = (request: Request) => Response | Promise<Response>;
+/** The app's fetch; Node's own request and response ride along as `env` (src/http/raw.ts reads them). */
+type Fetch = (request: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>;
 
 /**
  * Serves HTTP/1.1 and HTTP/2 on one port. In cleartext the connection's first bytes decide: the

@@ -10,6 +10,7 @@ import type { Transport } from '../providers/transport';
 import { loadConfig } from './load-config';
 import { listen, type ListenOptions } from './node-listen';
 import { startJobs } from './node-jobs';
+import { resolveHost } from './node-dns';
 import { createNodeTransport } from './node-transport';
 
 export interface NodeServerOptions {
@@ -19,6 +20,10 @@ export interface NodeServerOptions {
   clock?: Clock;
   logger?: Logger;
   transport?: Transport;
+  /** Jitter source for webhook retries (default Math.random). */
+  random?: () => number;
+  /** Name resolution for the webhook SSRF guard (default node:dns). */
+  resolveHost?: (hostname: string) => Promise<string[]>;
 }
 
 export interface NodeServer {
@@ -52,6 +57,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     transport: options.transport ?? nodeTransport!.transport,
     config,
     logger,
+    resolveHost: options.resolveHost ?? resolveHost,
+    ...(options.random ? { random: options.random } : {}),
     defer(promise) {
       const tracked = promise
         .catch((error: unknown) => logger.error('background task failed', { error: (error as Error).message }))
@@ -61,16 +68,20 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   };
   const sluice = await createApp(deps);
   const jobs = options.jobs === false ? undefined : startJobs(sluice.services);
+  // Other instances' spend reaches this one's budget counters on a timer (Workers reconciles lazily, per request).
+  const reconcile = setInterval(() => deps.defer(sluice.services.budgets.refresh()), config.budgetReconcileMs);
+  reconcile.unref();
 
   const listenOptions: ListenOptions = { port: config.port, host: config.host };
   if (config.tls) listenOptions.tls = { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) };
-  const server = await listen((request) => sluice.app.fetch(request), listenOptions);
+  const server = await listen(sluice.app.fetch, listenOptions);
   const port = server.address.port;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await server.close();
+      clearInterval(reconcile);
       await jobs?.stop();
       // Closing the ledger first releases its scheduled flush, which is itself a pending task;
       // background work that finishes afterwards may add events, so it is closed once more.

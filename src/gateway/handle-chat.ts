@@ -1,8 +1,10 @@
+import type { Admission } from '../budgets/enforcer';
 import { responseCachePlan } from '../cache/policy';
 import { promptCacheSession, type PromptCacheSession } from '../cache/prompt-caching';
 import { CompletionAssembler, replayChunks, replayCompletion } from '../cache/replay';
 import type { CachedAnswer, ResponseLookup } from '../cache/response-cache';
 import type { ServiceTier } from '../catalog/types';
+import type { Config } from '../config';
 import { SluiceError, type ErrorCode } from '../errors';
 import { attributeCacheHit, attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
 import { formatUsd, priceUsage } from '../ledger/pricing';
@@ -15,7 +17,7 @@ import type { ChatResult, ChatTarget, NativeRequest, PassthroughAdapter, Provide
 import { enqueueDeferred, type DeferredView } from '../batch/queue';
 import { sendAtTier } from '../routing/flex';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
-import { chooseTier, type TierReason } from '../routing/tier';
+import { chooseTier, type TierDecision, type TierReason } from '../routing/tier';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { ChatExtras } from './extras';
@@ -76,7 +78,7 @@ export class UpstreamError extends SluiceError {
   }
 }
 
-type EventStatus = 'ok' | 'error' | 'aborted';
+type EventStatus = 'ok' | 'error' | 'aborted' | 'blocked';
 
 interface Attempt {
   call: ChatCall;
@@ -92,10 +94,11 @@ interface Attempt {
   tierReason: TierReason;
   /** Upstream calls made (flex retries and fallback included). */
   attempts: number;
+  admission: Admission;
 }
 
 /** What a ledger event and the response headers are built from (no tier reason when no upstream was asked). */
-type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache' | 'attempts'> & { tierReason: TierReason | null };
+type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache' | 'attempts' | 'admission'> & { tierReason: TierReason | null };
 
 /** Maps an upstream failure to what the caller sees: its own mistakes keep their 4xx, ours become 5xx. */
 export function errorForFailure(provider: string, failure: UpstreamFailure): UpstreamError {
@@ -148,6 +151,17 @@ function checkTranslatable(native: NativeRequest | undefined, provider: string, 
 }
 
 /**
+ * The tier to ask for once the budgets have spoken. A tier a budget chose (flex at the bottom of
+ * the downgrade ladder, or standard where a cheaper model does not sell the asked tier) has no
+ * fallback: standard after flex would cost up to twice what the budget reserved.
+ */
+function budgetTier(asked: TierDecision, admission: Admission, config: Config): TierDecision {
+  if (admission.tier === asked.tier) return asked;
+  const timeoutMs = admission.tier === 'flex' ? config.tiers.flexTimeoutMs : config.upstreamTimeoutMs;
+  return { tier: admission.tier, reason: 'budget', flexFallback: false, timeoutMs };
+}
+
+/**
  * The request path: resolve the model, call the upstream in the adapter's protocol, and record
  * exactly one ledger event whatever happens after this point (success, upstream error, a caller
  * who leaves mid-stream). Validation errors thrown before the upstream call write nothing.
@@ -158,7 +172,7 @@ export function handleChat(services: Services, call: ChatCall): Promise<ChatOutc
 export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome | PassthroughOutcome> {
   const { deps } = services;
   const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
-  const decision = resolveRoute({
+  const routed = resolveRoute({
     catalog: services.catalog.current,
     principal: call.principal,
     request: call.request,
@@ -166,23 +180,30 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     policy,
     conversations: { memory: services.conversations, now: deps.clock.now() },
   });
-  const adapter = adapterFor(decision.model.provider);
-  if (!adapter) {
-    throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
-  }
   // The tier first: a request contradicting itself (batch on a stream, ...) is refused before anything else.
-  const tier = chooseTier({
+  const asked = chooseTier({
     policy,
     hint: call.hints.tier,
     deadlineS: call.hints.deadlineS,
     serviceTier: call.request.service_tier,
-    model: decision.model,
+    model: routed.model,
     stream: call.stream,
     timeouts: { standardMs: deps.config.upstreamTimeoutMs, flexMs: deps.config.tiers.flexTimeoutMs },
   });
-  const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache, deps.config.cache.defaultTtlS);
+  // Budgets (src/budgets) may refuse the request or step it down to the response cache, a cheaper
+  // model or flex; the worst-case cost stays reserved until record() settles it (release() if we
+  // throw or defer before that).
+  const admission = services.budgets.admit(call, routed, asked.tier);
+  const { decision } = admission;
+  const tier = budgetTier(asked, admission, deps.config);
+  const adapter = adapterFor(decision.model.provider);
+  if (!adapter) {
+    admission.release();
+    throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
+  }
+  const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache ?? admission.cacheHint, deps.config.cache.defaultTtlS);
   const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, cacheKeyRequest(call));
-  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache, tierReason: null, attempts: 0 }, cache.answer);
+  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache, tierReason: null, attempts: 0, admission }, cache.answer);
 
   const promptCache = promptCacheSession(services.cache.promptReturns, deps.clock, call.principal, policy, decision.model);
   const target: ChatTarget = {
@@ -197,14 +218,25 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     ...(promptCache ? { promptCache } : {}),
   };
   const passthrough = passthroughFor(adapter, call.native);
-  if (!passthrough) checkTranslatable(call.native, adapter.id, call.request.model);
   // Building the upstream request validates the translation (bad input for this provider) before anything is recorded.
   const build = (t: ChatTarget): UpstreamRequest | Promise<UpstreamRequest> =>
     passthrough && call.native ? passthrough.buildRequest(t, call.native, deps.config) : adapter.buildChatRequest(t, deps.config);
-  const upstreamRequest = await build(target);
+  let upstreamRequest: UpstreamRequest;
+  try {
+    // A translated request must carry all the caller asked for; the batch path always translates.
+    if (!passthrough || tier.tier === 'batch') checkTranslatable(call.native, adapter.id, call.request.model);
+    upstreamRequest = await build(target);
+  } catch (error) {
+    admission.release();
+    throw error;
+  }
   // A streamed answer that may be stored is assembled from its chunks as they pass.
   const assembler = cache.status === 'miss' && call.stream ? new CompletionAssembler() : undefined;
-  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, assembler, tierReason: tier.reason, attempts: 0 };
+  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, assembler, tierReason: tier.reason, attempts: 0, admission };
+  if (admission.refusal) {
+    record(services, attempt, { status: 'blocked', usage: ZERO_USAGE, tier: target.tier, httpStatus: admission.refusal.status, errorType: admission.refusal.code });
+    throw admission.refusal;
+  }
 
   const missing = adapter.missingCredentials(deps.config);
   if (missing) {
@@ -214,8 +246,8 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
   }
 
   if (tier.tier === 'batch') {
-    // The batch path sends the canonical request, even for a caller whose upstream speaks its protocol.
-    checkTranslatable(call.native, adapter.id, call.request.model);
+    // Its ledger row comes when the batch completes (and is counted then); nothing stays reserved.
+    admission.release();
     const deferred = await enqueueDeferred(services, { call, decision, tierReason: tier.reason, tags: eventTags(call) });
     return { kind: 'deferred', headers: sluiceHeaders(attempt, 'batch'), deferred };
   }
@@ -373,6 +405,8 @@ async function startStream<T>(
     try {
       for (;;) {
         if (!(await fill())) break;
+        const cut = attempt.admission.cutStream(decoder.outputChars);
+        if (cut) throw cut;
         const batch = pending;
         pending = [];
         for (const item of batch) {
@@ -387,10 +421,10 @@ async function startStream<T>(
       errorType = inBand?.type;
     } catch (error) {
       const failure = failureFor(error);
-      status = attempt.call.signal.aborted ? 'aborted' : 'error';
+      status = attempt.call.signal.aborted ? 'aborted' : failure.code === 'budget_exceeded' ? 'blocked' : 'error';
       httpStatus = status === 'aborted' ? 499 : failure.status;
       errorType = status === 'aborted' ? 'client_closed' : failure.code;
-      if (status === 'error') throw failure;
+      if (status !== 'aborted') throw failure;
     } finally {
       // Runs on completion, on error, and when the caller stops reading (the generator is returned).
       finish(status, httpStatus, errorType);
@@ -453,6 +487,7 @@ function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<strin
     'x-sluice-cache': attempt.cache.status,
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
+    ...attempt.admission.headers,
   };
 }
 
@@ -468,9 +503,14 @@ interface RecordInput {
   attribution?: CostAttribution;
 }
 
-/** The ledger's tags for a call (JSON): the key's tags win over request detail tags, so attribution cannot be forged. */
+/** The ledger's tags for a call: the key's tags win over request detail tags, so attribution cannot be forged. */
+export function callTags(call: ChatCall): Record<string, string> {
+  return { ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags };
+}
+
+/** `callTags` as the ledger stores them (JSON). */
 export function eventTags(call: ChatCall): string {
-  return JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags });
+  return JSON.stringify(callTags(call));
 }
 
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
@@ -513,6 +553,7 @@ function record(services: Services, attempt: Recorded, input: RecordInput): Ledg
     usageEstimated: input.estimated ?? false,
   };
   services.ledger.add(event);
+  attempt.admission.settle(event);
   const m = services.metrics;
   const model = decision.model.id;
   m.requests.inc({ surface: call.surface, provider: decision.model.provider, model, tier: input.tier, status: input.status });

@@ -51,7 +51,8 @@ export function routingMode(policy: KeyPolicy | undefined, hint: RoutingMode | u
   return hint !== undefined && MODE_ORDER[hint] < MODE_ORDER[fromPolicy] ? hint : fromPolicy;
 }
 
-function isAllowed(principal: Principal, model: CatalogModel): boolean {
+/** Whether the key's allowed models and families (empty: any) admit the model. */
+export function isAllowed(principal: Principal, model: CatalogModel): boolean {
   if (principal.allowedModels.length > 0 && !principal.allowedModels.some((m) => m === model.id || model.aliases.includes(m))) return false;
   if (principal.allowedFamilies.length > 0 && (model.family === undefined || !principal.allowedFamilies.includes(model.family))) return false;
   return true;
