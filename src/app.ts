@@ -5,6 +5,8 @@ import { adminCachingRoutes } from '../routes/admin/caching';
 import { adminCatalogRoutes } from '../routes/admin/catalog';
 import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
+import { anthropicRoutes } from '../routes/anthropic';
+import { bedrockRoutes } from '../routes/bedrock';
 import { adminWebhookRoutes } from '../routes/admin/webhooks';
 import { deferredRoutes } from '../routes/deferred';
 import { explainRoutes } from '../routes/explain';
@@ -53,6 +55,8 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
 
   app.route('/', opsRoutes);
   app.route('/', openaiRoutes);
+  app.route('/', anthropicRoutes);
+  app.route('/', bedrockRoutes);
   app.route('/', explainRoutes);
   app.route('/', deferredRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);

@@ -16,7 +16,10 @@ const portNumber = z.coerce.number().int().min(0).max(65535);
 
 const FileConfig = z
   .object({
-    server: z.object({ port: portNumber.optional(), host: z.string().optional() }).strict().optional(),
+    server: z
+      .object({ port: portNumber.optional(), host: z.string().optional(), tls_cert: z.string().optional(), tls_key: z.string().optional() })
+      .strict()
+      .optional(),
     database: z.object({ url: z.string().optional(), auth_token: z.string().optional() }).strict().optional(),
     admin_key: z.string().optional(),
     providers: z
@@ -131,6 +134,8 @@ export interface ProviderCredentials {
 export interface Config {
   port: number;
   host: string;
+  /** PEM certificate and key file paths: serve HTTPS (h2 and http/1.1) instead of cleartext. */
+  tls: { certPath: string; keyPath: string } | undefined;
   dbUrl: string;
   dbAuthToken: string | undefined;
   /** Plaintext admin key from the environment or file; when absent one is generated on first start. */
@@ -244,10 +249,16 @@ export function parseConfig(env: Env, file?: unknown): Config {
   }
 
   const port = intFromEnv(env, 'PORT', portNumber) ?? f.server?.port ?? 8787;
+  const certPath = nonEmpty(env.SLUICE_TLS_CERT) ?? f.server?.tls_cert;
+  const keyPath = nonEmpty(env.SLUICE_TLS_KEY) ?? f.server?.tls_key;
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ConfigError('TLS needs both a certificate and its key: set SLUICE_TLS_CERT and SLUICE_TLS_KEY (or server.tls_cert and server.tls_key), or neither.');
+  }
 
   return {
     port,
     host: nonEmpty(env.HOST) ?? f.server?.host ?? '127.0.0.1',
+    tls: certPath && keyPath ? { certPath, keyPath } : undefined,
     dbUrl: nonEmpty(env.SLUICE_DB_URL) ?? f.database?.url ?? 'file:./data/sluice.db',
     dbAuthToken: nonEmpty(env.SLUICE_DB_AUTH_TOKEN) ?? f.database?.auth_token,
     adminKey: nonEmpty(env.SLUICE_ADMIN_KEY) ?? f.admin_key,
