@@ -1,7 +1,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { cancelItem } from '../src/batch/manage';
-import { deferredView, getOwnItem, listItems, type DeferredView } from '../src/batch/queue';
+import { deferredView, getOwnItem, listItems, type DeferredItem, type DeferredView } from '../src/batch/queue';
+import type { ChatCompletion } from '../src/gateway/chat';
+import { ZERO_USAGE } from '../src/gateway/usage';
+import { usageFromOpenAI } from '../src/providers/openai';
+import { messageFromCompletion } from '../src/surfaces/anthropic/response';
+import { converseFromCompletion } from '../src/surfaces/bedrock/response';
 import type { ChatOutcome } from '../src/gateway/handle-chat';
 import { requireKey } from '../src/http/auth';
 import { readQuery } from '../src/http/body';
@@ -14,8 +19,8 @@ import type { AppEnv } from '../src/http/types';
  * the status and, once completed, the answer; the list of the key's own; cancel while queued.
  * Another key's item answers 404, as if it did not exist.
  *
- * `result` is the canonical answer, OpenAI's chat.completion; a front door with another wire
- * format renders it from the stored surface (`surface` in the queue) when it adds its own.
+ * `result` is the answer in the caller's own format: OpenAI's chat.completion, an Anthropic
+ * Message or a Bedrock Converse answer, after the front door the request came through.
  */
 
 /** The 202 a front door sends for a deferred request: the view with an absolute poll URL. */
@@ -25,6 +30,16 @@ export function deferredAccepted(outcome: Extract<ChatOutcome, { kind: 'deferred
     status: 202,
     headers: { ...outcome.headers, 'content-type': 'application/json', location: pollUrl },
   });
+}
+
+/** The answer in the caller's own format: the canonical result as the front door it came through renders it. */
+function inCallersFormat(item: DeferredItem, view: DeferredView): DeferredView {
+  const completion = view.result as ChatCompletion | undefined;
+  if (!completion || item.surface === 'openai') return view;
+  const usage = completion.usage ? usageFromOpenAI(completion.usage) : ZERO_USAGE;
+  if (item.surface === 'anthropic') return { ...view, result: messageFromCompletion(completion, usage, `msg_${item.requestId.slice(4)}`) };
+  const latencyMs = item.finishedAt === null ? 0 : item.finishedAt - item.createdAt;
+  return { ...view, result: converseFromCompletion(completion, usage, latencyMs) };
 }
 
 function absolute(view: DeferredView, requestUrl: string): DeferredView {
@@ -55,7 +70,7 @@ export const deferredRoutes = new Hono<AppEnv>()
   })
   .get('/v1/sluice/deferred/:id', speaks('openai'), requireKey, async (c) => {
     const item = await getOwnItem(c.var.services.deps.db, c.var.principal.keyId, c.req.param('id'));
-    return c.json(absolute(deferredView(item), c.req.url));
+    return c.json(absolute(inCallersFormat(item, deferredView(item)), c.req.url));
   })
   .post('/v1/sluice/deferred/:id/cancel', speaks('openai'), requireKey, async (c) => {
     const { services } = c.var;

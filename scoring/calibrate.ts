@@ -119,8 +119,17 @@ export type FitOptions = {
   readonly lexicalFolds: number;
   /** Pull of the shared weights toward their priors (standardized scale). */
   readonly priorL2: number;
-  /** Pull of each format's deviation from the shared weights toward 0 (standardized scale). */
-  readonly formatL2: number;
+  /**
+   * Pull of each format's deviation from the shared weights toward 0 (standardized scale), per
+   * format: a format with thousands of rows can afford its own weights, one with hundreds
+   * should stay near the shared ones. (Open has no deviation at all.)
+   */
+  readonly formatL2: Readonly<Record<Exclude<PromptFormat, 'open'>, number>>;
+  /**
+   * The same for the lexical feature's scale, kept loose: the lexical prior is about each
+   * benchmark's topics, so each format learns its own scale (open prompts keep the shared one, 0).
+   */
+  readonly lexicalFormatL2: number;
   /** Per group, the loss weight of each boundary (k = 1, 2, ...); missing boundaries weigh 1. */
   readonly boundaryWeights: Readonly<Record<string, readonly number[]>>;
   /** Per group, its share of the total loss weight; groups not listed share what is left equally. */
@@ -136,7 +145,8 @@ export const DEFAULT_FIT_OPTIONS: Omit<FitOptions, 'version' | 'fittedOn'> = {
   lexicalSmoothing: 10,
   lexicalFolds: 5,
   priorL2: 1,
-  formatL2: 1e-3,
+  formatL2: { multiple_choice: 1e-3, word_problem: 1, formal_math: 1e-1 },
+  lexicalFormatL2: 1e-3,
   boundaryWeights: {},
   groupShares: {},
   iterations: 400,
@@ -416,6 +426,8 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
   const cutsOfExample = Int32Array.from(examples, (e) => layout.get(e.group)!.count);
   const formatOffset = Int32Array.from(scanned, (e) => deviationOffset + e.format * width);
   const openDeviation = deviationOffset + FORMATS.indexOf('open') * width;
+  const formatPenalty = FORMATS.map((format) => (format === 'open' ? 0 : options.formatL2[format]));
+  const lexicalPenalty = options.lexicalFormatL2;
   const gradient = new Float64Array(parameters.length);
   const optimizer = new Adam(parameters.length, options.learningRate);
   const rawLogits = new Float64Array(n);
@@ -454,7 +466,10 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
     for (let j = 0; j < width; j++) {
       gradient[sharedOffset + j]! += options.priorL2 * (parameters[sharedOffset + j]! - prior[j]!);
     }
-    for (let k = deviationOffset; k < parameters.length; k++) gradient[k]! += options.formatL2 * parameters[k]!;
+    for (let k = deviationOffset; k < parameters.length; k++) {
+      const column = (k - deviationOffset) % width;
+      gradient[k]! += (column === lexicalColumn ? lexicalPenalty : formatPenalty[(k - deviationOffset - column) / width]!) * parameters[k]!;
+    }
     // Open prompts (chat, code, writing) have no labeled data of their own: they use the shared
     // weights, not a deviation fitted to the few benchmark rows that happen to look open.
     gradient.fill(0, openDeviation, openDeviation + width);

@@ -125,8 +125,9 @@ function minimaxThreshold(candidates: readonly number[], shortfall: (t: number) 
 /**
  * Tier boundaries from scored dev items. small|medium: at most 10% of each source's `large`
  * items below it while at least 60% of its `small` items are (the EVALUATION.md target; when
- * no threshold meets both everywhere, the worst shortfall is minimized). medium|large mirrors
- * it: at most 10% of `small` above, at least 60% of `large` above.
+ * no threshold meets both everywhere, the worst source's shortfall is minimized).
+ * medium|large: the top rung is the most expensive, so it takes no more than 10% of any
+ * source's `small` items.
  */
 export function chooseThresholds(items: readonly ScoredTier[]): ScoringWeights['thresholds'] {
   const bySource = [...sortedByTier(items).values()].filter((e) => e.small.length > 0 && e.large.length > 0);
@@ -139,18 +140,8 @@ export function chooseThresholds(items: readonly ScoredTier[]): ScoringWeights['
       ),
     ),
   );
-  const mediumLarge = minimaxThreshold(
-    candidates.filter((t) => t >= smallMedium),
-    (t) =>
-      Math.max(
-        ...bySource.map(
-          (e) =>
-            Math.max(0, 1 - shareBelow(e.small, t) - UNDER_ROUTING_LIMIT) +
-            Math.max(0, SMALL_KEPT_FLOOR - (1 - shareBelow(e.large, t))),
-        ),
-      ),
-  );
-  return { small_medium: smallMedium, medium_large: mediumLarge };
+  const topRungCap = Math.max(...bySource.map((e) => sortedQuantile(e.small, 1 - UNDER_ROUTING_LIMIT)));
+  return { small_medium: smallMedium, medium_large: Math.max(smallMedium, topRungCap) };
 }
 
 export type CalibrationResult = { readonly weights: ScoringWeights; readonly devScores: Float64Array };
@@ -402,8 +393,15 @@ export function agreementResults(examples: readonly LabeledExample[], scoreOf: S
     rankAgreement('GSM8K Spearman(score, reference steps)', gsm8k, scoreOf, (s, rows) =>
       spearman(s, rows.map((e) => e.steps ?? 0)),
     ),
-    ...(['mmlu', 'gsm8k', 'math500', 'mtbench'] as const).map((source) =>
-      rankAgreement(`${source} AUROC(needs more than small)`, evaluationRows(examples, source), scoreOf, needsMore),
+    ...(
+      [
+        ['mmlu', 'MMLU'],
+        ['gsm8k', 'GSM8K'],
+        ['math500', 'MATH-500'],
+        ['mtbench', 'MT-Bench'],
+      ] as const
+    ).map(([source, name]) =>
+      rankAgreement(`${name} AUROC(needs more than small)`, evaluationRows(examples, source), scoreOf, needsMore),
     ),
   ];
 }

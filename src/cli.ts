@@ -9,6 +9,7 @@ const USAGE = `sluice <command>
   serve                 start the gateway (same as npm start)
   migrate               apply database migrations
   keys create|list|revoke
+  budgets create|update|list|show|delete|alerts
   sim                   start the simulated upstream (OpenAI, Anthropic, Bedrock protocols)
   demo                  sim + gateway + a sample workload + a spend report
   router eval|calibrate offline evaluation / calibration of the complexity scorer
@@ -26,6 +27,7 @@ const commands: Record<string, () => Promise<Command>> = {
   },
   migrate: async () => (await import('./cli/migrate')).migrateCommand,
   keys: async () => (await import('./cli/keys')).keysCommand,
+  budgets: async () => (await import('./cli/budgets')).budgetsCommand,
   sim: async () => (await import('./sim/command')).simCommand,
   demo: async () => (await import('./cli/demo')).demoCommand,
   router: async () => (await import('./cli/router')).routerCommand,

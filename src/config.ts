@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CatalogOverrides } from './catalog/types';
 import { KeyPolicy } from './keys/policy';
+import { EVENT_TYPES } from './webhooks/event-types';
 
 /**
  * The single source of configuration truth. Environment variables (DESIGN.md's table) win over
@@ -15,7 +16,10 @@ const portNumber = z.coerce.number().int().min(0).max(65535);
 
 const FileConfig = z
   .object({
-    server: z.object({ port: portNumber.optional(), host: z.string().optional() }).strict().optional(),
+    server: z
+      .object({ port: portNumber.optional(), host: z.string().optional(), tls_cert: z.string().optional(), tls_key: z.string().optional() })
+      .strict()
+      .optional(),
     database: z.object({ url: z.string().optional(), auth_token: z.string().optional() }).strict().optional(),
     admin_key: z.string().optional(),
     providers: z
@@ -87,7 +91,11 @@ const FileConfig = z
     webhooks: z
       .object({
         allow_private: z.boolean().optional(),
-        /** Endpoints a key's `policy.webhook_id` may name, declared here until /admin/webhooks exists. */
+        timeout_ms: positiveInt.optional(),
+        /**
+         * Endpoints as code: upserted into the webhook endpoints (`/admin/webhooks`) at start, under
+         * these ids, so a key's `policy.webhook_id` or a budget's `webhook_ids` can name them.
+         */
         endpoints: z
           .array(
             z
@@ -95,6 +103,9 @@ const FileConfig = z
                 id: z.string().min(1),
                 url: z.url(),
                 secret: z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'a Standard Webhooks secret: whsec_ followed by base64'),
+                /** Event types it receives (default: deferred.completed, what a key's webhook_id is for). */
+                events: z.array(z.enum([...EVENT_TYPES, '*'])).min(1).optional(),
+                format: z.enum(['standard', 'slack']).optional(),
               })
               .strict(),
           )
@@ -102,6 +113,7 @@ const FileConfig = z
       })
       .strict()
       .optional(),
+    budgets: z.object({ reconcile_ms: positiveInt.optional() }).strict().optional(),
   })
   .strict();
 export type FileConfig = z.infer<typeof FileConfig>;
@@ -122,6 +134,8 @@ export interface ProviderCredentials {
 export interface Config {
   port: number;
   host: string;
+  /** PEM certificate and key file paths: serve HTTPS (h2 and http/1.1) instead of cleartext. */
+  tls: { certPath: string; keyPath: string } | undefined;
   dbUrl: string;
   dbAuthToken: string | undefined;
   /** Plaintext admin key from the environment or file; when absent one is generated on first start. */
@@ -151,8 +165,20 @@ export interface Config {
   catalog: CatalogOverrides | undefined;
   defaultPolicy: KeyPolicy;
   webhookAllowPrivate: boolean;
+  /** Time a webhook receiver has to answer, in ms (a timeout is retried). */
+  webhookTimeoutMs: number;
+  /** How often budget counters are reconciled with the database (other instances' spend), in ms. */
+  budgetReconcileMs: number;
   /** Webhook endpoints declared in the config file (id → url and whsec_ secret). */
-  webhookEndpoints: ReadonlyArray<{ id: string; url: string; secret: string }>;
+  webhookEndpoints: ReadonlyArray<ConfiguredEndpoint>;
+}
+
+export interface ConfiguredEndpoint {
+  id: string;
+  url: string;
+  secret: string;
+  events?: string[];
+  format?: 'standard' | 'slack';
 }
 
 export interface TierConfig {
@@ -223,10 +249,16 @@ export function parseConfig(env: Env, file?: unknown): Config {
   }
 
   const port = intFromEnv(env, 'PORT', portNumber) ?? f.server?.port ?? 8787;
+  const certPath = nonEmpty(env.SLUICE_TLS_CERT) ?? f.server?.tls_cert;
+  const keyPath = nonEmpty(env.SLUICE_TLS_KEY) ?? f.server?.tls_key;
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ConfigError('TLS needs both a certificate and its key: set SLUICE_TLS_CERT and SLUICE_TLS_KEY (or server.tls_cert and server.tls_key), or neither.');
+  }
 
   return {
     port,
     host: nonEmpty(env.HOST) ?? f.server?.host ?? '127.0.0.1',
+    tls: certPath && keyPath ? { certPath, keyPath } : undefined,
     dbUrl: nonEmpty(env.SLUICE_DB_URL) ?? f.database?.url ?? 'file:./data/sluice.db',
     dbAuthToken: nonEmpty(env.SLUICE_DB_AUTH_TOKEN) ?? f.database?.auth_token,
     adminKey: nonEmpty(env.SLUICE_ADMIN_KEY) ?? f.admin_key,
@@ -278,6 +310,8 @@ export function parseConfig(env: Env, file?: unknown): Config {
     catalog: f.catalog,
     defaultPolicy: f.default_policy ?? {},
     webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),
+    webhookTimeoutMs: intFromEnv(env, 'SLUICE_WEBHOOK_TIMEOUT_MS') ?? f.webhooks?.timeout_ms ?? 15_000,
+    budgetReconcileMs: intFromEnv(env, 'SLUICE_BUDGET_RECONCILE_MS') ?? f.budgets?.reconcile_ms ?? 5_000,
     webhookEndpoints: f.webhooks?.endpoints ?? [],
   };
 }

@@ -43,7 +43,7 @@ async function drainItem(services: Services, item: DeferredItem, now: number): P
     return;
   }
   const tier = model.tiers.includes('flex') ? 'flex' : 'standard';
-  const target = itemTarget(item, model, tier, tier === 'flex' ? deps.config.tiers.flexTimeoutMs : deps.config.upstreamTimeoutMs);
+  const target = itemTarget(item, model, tier, tier === 'flex' ? deps.config.tiers.flexTimeoutMs : deps.config.upstreamTimeoutMs, now);
   // A deferred request has hours to spare: flex capacity is waited for, not bought at standard.
   const progress: TierProgress = { target, attempts: 0, tierReason: 'default' };
   const retryLater = async (code: string, message: string, counts: boolean): Promise<void> => {
@@ -56,7 +56,7 @@ async function drainItem(services: Services, item: DeferredItem, now: number): P
   };
   let body: string;
   try {
-    const response = await sendAtTier(deps, adapter, { flexFallback: false }, adapter.buildChatRequest(target, deps.config), progress);
+    const response = await sendAtTier(deps, adapter, { flexFallback: false }, await adapter.buildChatRequest(target, deps.config), progress);
     body = await response.text();
     if (response.status < 200 || response.status >= 300) {
       const failure = adapter.parseError(response.status, body, response.headers);

@@ -66,6 +66,8 @@ export function itemEvent(catalog: Catalog, item: DeferredItem): LedgerEvent {
     complexity: item.complexity,
     scorerVersion: item.scorerVersion,
     routeReason: item.routeReason,
+    shadowModel: null,
+    shadowCostNusd: null,
     latencyMs: Math.max(0, finishedAt - item.createdAt),
     ttftMs: null,
     status: completed ? 'ok' : item.status === 'cancelled' ? 'aborted' : 'error',
@@ -155,8 +157,9 @@ export async function followUpMissing(services: Services, now: number): Promise<
 }
 
 /**
- * Whether an undelivered announcement is due again: at 1, 2, 4, 8, ... minutes after the ending
- * (the job runs every minute), an exponential backoff that needs no state beyond the ending time.
+ * Whether an announcement that could not be put in the webhook outbox (the database failed) is
+ * due again: at 1, 2, 4, 8, ... minutes after the ending (the job runs every minute), an
+ * exponential backoff that needs no state beyond the ending time.
  */
 export function announcementDue(finishedAt: number, now: number): boolean {
   const minutes = Math.floor((now - finishedAt) / 60_000);

@@ -161,9 +161,9 @@ export async function listItems(db: Db, query: ItemQuery): Promise<{ data: Defer
 }
 
 /** The chat request an item carries, rebuilt as the adapter sends it (never streamed). */
-export function itemTarget(item: DeferredItem, model: CatalogModel, tier: ChatTarget['tier'], timeoutMs: number): ChatTarget {
+export function itemTarget(item: DeferredItem, model: CatalogModel, tier: ChatTarget['tier'], timeoutMs: number, nowMs: number): ChatTarget {
   const request = ChatRequest.parse(JSON.parse(item.request));
   // The batch API sets the tier; a service_tier the caller sent would contradict it.
   delete request.service_tier;
-  return { request, model, stream: false, tier, timeoutMs };
+  return { request, model, stream: false, tier, timeoutMs, nowMs };
 }

@@ -147,7 +147,7 @@ async function submitJob(services: Services, job: BatchJob, now: number): Promis
     }
     let line: string;
     try {
-      const request = adapter.buildChatRequest(itemTarget(item, model, 'standard', config.upstreamTimeoutMs), config);
+      const request = await adapter.buildChatRequest(itemTarget(item, model, 'standard', config.upstreamTimeoutMs, now), config);
       line = client.line(item.id, String(request.body));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -285,7 +285,7 @@ function endOfLine(item: DeferredItem, outcome: LineOutcome, adapter: ProviderAd
       if (!model) return itemError('model_not_found', `The model "${item.model}" is no longer in the catalog.`, 502, attempts);
       let result: ChatResult;
       try {
-        result = adapter.parseChatResponse(outcome.body, itemTarget(item, model, 'batch', 0), now);
+        result = adapter.parseChatResponse(outcome.body, itemTarget(item, model, 'batch', 0, now), now);
       } catch (error) {
         return itemError('upstream_error', (error as Error).message, 502, attempts);
       }

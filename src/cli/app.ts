@@ -3,6 +3,7 @@ import { createApp, type SluiceApp } from '../app';
 import { openDatabase } from '../db/client';
 import { applyMigrations } from '../db/migrate';
 import { createJsonLogger, systemClock } from '../deps';
+import { resolveHost } from '../entry/node-dns';
 import { createNodeTransport } from '../entry/node-transport';
 import { loadConfig } from '../entry/load-config';
 
@@ -20,6 +21,7 @@ export async function withApp<T>(use: (sluice: SluiceApp) => Promise<T>): Promis
       transport: transport.transport,
       config,
       logger: createJsonLogger('info'),
+      resolveHost,
       defer: (promise) => pending.push(promise),
     });
     const result = await use(sluice);

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import http from 'node:http';
 import https from 'node:https';
 import { TransportError, type Transport, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
@@ -36,7 +37,15 @@ class UpstreamCall {
     const headers: Record<string, string | number> = { ...request.headers };
     if (body !== undefined) headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
     this.req = (endpoint.https ? https : http).request(
-      { method: request.method, hostname: endpoint.hostname, port: endpoint.port, path: endpoint.path, headers, agent },
+      {
+        method: request.method,
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        path: endpoint.path,
+        headers,
+        agent,
+        ...(request.address === undefined ? {} : { lookup: pinnedLookup(request.address) }),
+      },
       (res) => this.answered(res),
     );
     this.timer = setTimeout(() => {
@@ -110,6 +119,15 @@ class NodeUpstreamResponse implements UpstreamResponse {
     this.res.destroy();
     this.req.destroy();
   }
+}
+
+/** A DNS lookup that always answers with one vetted address (see UpstreamRequest.address). */
+function pinnedLookup(address: string): LookupFunction {
+  const family = address.includes(':') ? 6 : 4;
+  return (_hostname, options, callback) => {
+    if (options.all) callback(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
 }
 
 /**

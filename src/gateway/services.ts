@@ -1,9 +1,14 @@
+import { BudgetEnforcer } from '../budgets/enforcer';
+import { evaluateBudget, raiseBlockedAlert } from '../budgets/evaluate';
 import { createCacheServices, type CacheServices } from '../cache/services';
 import { CatalogStore } from '../catalog/store';
 import type { Deps } from '../deps';
 import { KeyAuthenticator } from '../keys/authenticator';
 import { LedgerWriter } from '../ledger/writer';
 import { Metrics } from '../ops/metrics';
+import { ConversationMemory } from '../routing/sticky';
+import { WebhookDispatcher } from '../webhooks/dispatcher';
+import { syncConfiguredEndpoints } from '../webhooks/endpoints';
 
 /**
  * The long-lived parts built once per app from its Deps: caches, the ledger buffer, metrics.
@@ -16,6 +21,12 @@ export interface Services {
   ledger: LedgerWriter;
   metrics: Metrics;
   cache: CacheServices;
+  /** Which model each live conversation is on (routing stickiness). */
+  conversations: ConversationMemory;
+  /** Budget counters and request-path enforcement (src/budgets). */
+  budgets: BudgetEnforcer;
+  /** Webhook delivery (src/webhooks); events enter through `enqueueEvent`. */
+  webhooks: WebhookDispatcher;
   /** SHA-256 (hex) of the admin key. */
   adminKeyHash: string;
 }
@@ -31,5 +42,35 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
   });
   metrics.gauge('sluice_ledger_buffer_depth', 'Ledger events waiting to be written.', () => ledger.depth);
   const cache = createCacheServices(deps, ledger, metrics);
-  return { deps, catalog, keys: new KeyAuthenticator(deps.db, deps.clock), ledger, metrics, cache, adminKeyHash };
+  const webhooks = new WebhookDispatcher(deps, metrics, {
+    timeoutMs: deps.config.webhookTimeoutMs,
+    random: deps.random ?? Math.random,
+    urlPolicy: { allowPrivate: deps.config.webhookAllowPrivate, resolveHost: deps.resolveHost },
+  });
+  await syncConfiguredEndpoints(deps.db, webhooks.options.urlPolicy, deps.config.webhookEndpoints, deps.clock.now());
+  const budgets = new BudgetEnforcer(
+    deps,
+    catalog,
+    {
+      evaluate: async (rule, anchor) => (await evaluateBudget(services, rule, anchor)).keys,
+      blocked: (rule, anchor) => raiseBlockedAlert(services, rule, anchor),
+      flush: () => ledger.flush(),
+    },
+    metrics,
+  );
+  const services: Services = {
+    deps,
+    catalog,
+    keys: new KeyAuthenticator(deps.db, deps.clock),
+    ledger,
+    metrics,
+    cache,
+    conversations: new ConversationMemory(),
+    budgets,
+    webhooks,
+    adminKeyHash,
+  };
+  ledger.onCommit((events) => budgets.onCommit(events));
+  await budgets.start();
+  return services;
 }

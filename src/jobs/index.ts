@@ -1,8 +1,10 @@
 import { describeRun, runBatch } from '../batch/runner';
+import { budgetsJob } from '../budgets/job';
 import { cacheCleanupJob } from '../cache/jobs';
+import { webhooksJob } from '../webhooks/job';
 import type { Job } from './types';
 
-/** Every scheduled job. Concerns add theirs here; entries read this table. */
+/** Every scheduled job. Concerns add theirs here; entries read this table (and wrangler.toml [triggers] lists the same crons). */
 export const JOBS: readonly Job[] = [
   cacheCleanupJob,
   {
@@ -11,6 +13,8 @@ export const JOBS: readonly Job[] = [
     description: 'Deferred requests: submit queued items as provider batch jobs, poll them, drain models without a batch API, expire the stale.',
     run: async (services, scheduledAt) => describeRun(await runBatch(services, scheduledAt)),
   },
+  budgetsJob,
+  webhooksJob,
 ];
 
 export function findJob(name: string): Job | undefined {

@@ -36,6 +36,8 @@ export interface EventView {
   complexity: number | null;
   scorer_version: string | null;
   route_reason: string | null;
+  shadow_model: string | null;
+  shadow_cost_nusd: number | null;
   latency_ms: number;
   ttft_ms: number | null;
   status: string;
@@ -76,6 +78,8 @@ export function eventView(e: LedgerEvent): EventView {
     complexity: e.complexity,
     scorer_version: e.scorerVersion,
     route_reason: e.routeReason,
+    shadow_model: e.shadowModel,
+    shadow_cost_nusd: e.shadowCostNusd,
     latency_ms: e.latencyMs,
     ttft_ms: e.ttftMs,
     status: e.status,

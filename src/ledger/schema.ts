@@ -44,6 +44,9 @@ export const usageEvents = sqliteTable(
     complexity: real('complexity'),
     scorerVersion: text('scorer_version'),
     routeReason: text('route_reason'),
+    /** Shadow routing: the model routing would have served, and what these tokens would have cost on it. */
+    shadowModel: text('shadow_model'),
+    shadowCostNusd: integer('shadow_cost_nusd'),
     latencyMs: integer('latency_ms').notNull(),
     ttftMs: integer('ttft_ms'),
     /** ok | error | aborted | blocked */

@@ -94,6 +94,8 @@ export async function sendAtTier(
   tier: Pick<TierDecision, 'flexFallback'>,
   first: UpstreamRequest,
   progress: TierProgress,
+  /** Builds the fallback's request (a pass-through builds from the caller's own body). */
+  build: (target: ChatTarget) => UpstreamRequest | Promise<UpstreamRequest> = (target) => adapter.buildChatRequest(target, deps.config),
 ): Promise<UpstreamResponse> {
   const target = progress.target;
   progress.attempts++;
@@ -113,7 +115,7 @@ export async function sendAtTier(
       progress.target = standard;
       progress.tierReason = 'flex_fallback';
       progress.attempts++;
-      return deps.transport(adapter.buildChatRequest(standard, deps.config));
+      return deps.transport(await build(standard));
     }
     await pause(flexBackoffMs(config, retry, failure.retryAfter, randomFraction()), target.signal);
     progress.attempts++;

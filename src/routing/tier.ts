@@ -31,7 +31,9 @@ export type TierReason =
   /** A batch policy on a streamed request: the cheapest tier that can stream. */
   | 'stream'
   /** Flex had no capacity after the retries; served at standard as the key's policy allows. */
-  | 'flex_fallback';
+  | 'flex_fallback'
+  /** A downgrade budget stepped the request down to this tier (src/budgets). */
+  | 'budget';
 
 export interface TierInput {
   policy: Pick<KeyPolicy, 'tier' | 'latency_tolerant' | 'flex_fallback'>;

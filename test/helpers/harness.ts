@@ -31,6 +31,8 @@ export interface Harness {
    * the same database file and sim; `url`, `gateway` and the clients follow the new one.
    */
   restartGateway(options?: { transport?: Transport }): Promise<void>;
+  /** Another gateway on the same database and sim: a second instance of a multi-instance deployment. */
+  startPeer(): Promise<NodeServer>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,10 @@ export interface HarnessOptions {
   configFile?: unknown;
   sim?: SimOptions;
   clock?: Clock;
+  /** Jitter source for webhook retries. */
+  random?: () => number;
+  /** Name resolution for the webhook SSRF guard (default: the system resolver). */
+  resolveHost?: (hostname: string) => Promise<string[]>;
 }
 
 /** A real gateway on loopback, with a real libSQL file, in front of the simulated upstream. */
@@ -64,8 +70,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   }, options.configFile);
   const start = (transport?: Transport): Promise<NodeServer> =>
-    startNodeServer({ config, jobs: false, logger: silentLogger, ...(options.clock ? { clock: options.clock } : {}), ...(transport ? { transport } : {}) });
+    startNodeServer({
+      config,
+      jobs: false,
+      logger: silentLogger,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+      ...(transport ? { transport } : {}),
+    });
   let gateway = await start();
+  const peers: NodeServer[] = [];
 
   const admin = (path: string, init: RequestInit = {}): Promise<Response> =>
     fetch(`${gateway.url}${path}`, {
@@ -117,7 +132,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await gateway.close();
       gateway = await start(restart.transport);
     },
+    async startPeer() {
+      const peer = await start();
+      peers.push(peer);
+      return peer;
+    },
     async close() {
+      for (const peer of peers) await peer.close();
       await gateway.close();
       await sim.close();
       rmSync(dir, { recursive: true, force: true });

@@ -35,6 +35,8 @@ export function ledgerEvent(i: number): LedgerEvent {
     complexity: null,
     scorerVersion: null,
     routeReason: 'requested',
+    shadowModel: null,
+    shadowCostNusd: null,
     latencyMs: 3,
     ttftMs: null,
     status: 'ok',

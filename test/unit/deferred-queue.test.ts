@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { multipartUpload } from '../../src/batch/clients/openai';
 import { parseJsonl } from '../../src/batch/clients/types';
 import { announcementDue } from '../../src/batch/finish';
-import { signWebhook } from '../../src/batch/webhook';
+import { signMessage } from '../../src/webhooks/signing';
 
 describe('deferred queue helpers', () => {
   it('signs webhooks exactly as the standardwebhooks package does', async () => {
     const secret = `whsec_${Buffer.from('a-thirty-two-byte-signing-secret').toString('base64')}`;
     const body = JSON.stringify({ type: 'deferred.completed', timestamp: '2026-11-25T12:00:00.000Z', data: { id: 'dfr_1', status: 'completed' } });
     const at = new Date('2026-11-25T12:00:00Z');
-    expect(await signWebhook(secret, 'msg_dfr_1', at.getTime() / 1000, body)).toBe(new Webhook(secret).sign('msg_dfr_1', at, body));
+    expect(await signMessage(secret, 'msg_dfr_1', at.getTime() / 1000, body)).toBe(new Webhook(secret).sign('msg_dfr_1', at, body));
   });
 
   it('retries an undelivered announcement at 1, 2, 4, 8 ... minutes after the ending', () => {
