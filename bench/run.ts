@@ -340,16 +340,18 @@ async function streamMemory(dir: string): Promise<void> {
   await sim.child.stop();
 }
 
-/** Runs a side benchmark (`node --import tsx bench/<file> ...`) and keeps the JSON it prints last. */
-function side(name: string, file: string, extra: string[]): void {
+/**
+ * Runs a side benchmark (`node --import tsx bench/<file> ...`) and keeps what it printed: the
+ * JSON object it ends with, or (markdown) its whole report.
+ */
+function side(name: string, file: string, extra: string[], format: 'json' | 'markdown' = 'json'): void {
   if (!existsSync(file)) {
     record.notes.push(`${name}: ${file} is not in this checkout; skipped.`);
     return;
   }
   log(`${name}: node --import tsx ${file} ${extra.join(' ')}`);
   const output = execFileSync(process.execPath, ['--import', 'tsx', file, ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
-  const start = output.search(/^\{/m);
-  record.side[name] = JSON.parse(output.slice(start));
+  record.side[name] = format === 'markdown' ? output.trim() : JSON.parse(output.slice(output.search(/^\{/m)));
 }
 
 async function main(): Promise<void> {
@@ -365,7 +367,7 @@ async function main(): Promise<void> {
     if (settings.only.includes('gateway')) for (const upstreamMs of settings.upstreamMs) await gatewayMatrix(upstreamMs, dir, peers);
     if (settings.only.includes('streams')) await streamMemory(dir);
     if (settings.only.includes('ledger')) side('ledger', 'bench/ledger.ts', ['--seconds', String(settings.ledgerSeconds)]);
-    if (settings.only.includes('scorer')) side('scorer', 'bench/scorer-speed.ts', quick ? ['--runs', '200'] : []);
+    if (settings.only.includes('scorer')) side('scorer', 'bench/scorer.ts', [], 'markdown');
     if (settings.only.includes('reports')) {
       if (existsSync('bench/reports.ts')) {
         for (const events of settings.reportEvents) side(`reports-${events}`, 'bench/reports.ts', ['--events', String(events), '--db', `bench/out/reports-${events}.db`, '--reuse']);

@@ -234,16 +234,10 @@ function sideSections(record: RunRecord): string[] {
       '',
     );
   }
-  const scorer = record.side.scorer as { sizes: Array<{ chars: number; p50Us: number; p99Us: number; meanUs: number }> } | undefined;
-  if (scorer) {
-    out.push(
-      '## Scorer speed',
-      '',
-      '`bench/scorer-speed.ts`: the complexity scorer (`scoring/`, shipped weights) on one core, per prompt, the request already parsed.',
-      '',
-      table(['prompt size', 'p50 µs', 'p99 µs', 'mean µs'], scorer.sizes.map((s) => [`${s.chars.toLocaleString('en')} chars`, fixed(s.p50Us, 1), fixed(s.p99Us, 1), fixed(s.meanUs, 1)])),
-      '',
-    );
+  const scorer = record.side.scorer;
+  if (typeof scorer === 'string') {
+    // bench/scorer.ts (issue 3) prints its own table; its heading becomes a plain line here.
+    out.push('## Scorer speed', '', '`bench/scorer.ts`: the complexity scorer that routes `auto` requests, per prompt.', '', scorer, '');
   }
   for (const [name, value] of Object.entries(record.side)) {
     if (!name.startsWith('reports-')) continue;

@@ -19,7 +19,20 @@ interface NodeBindings {
     readableEnded: boolean;
     destroy(): unknown;
   };
-  outgoing: { writableFinished: boolean; once(event: 'close', listener: () => void): unknown };
+  outgoing: NodeResponse;
+}
+
+/** Node's response (HTTP/1.1 or the HTTP/2 compatibility API), as much as a streamed answer needs. */
+export interface NodeResponse {
+  readonly writableFinished: boolean;
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  /** False when the socket's buffer is full: wait for 'drain'. */
+  write(chunk: string | Uint8Array): boolean;
+  end(chunk?: string | Uint8Array): unknown;
+  once(event: 'close' | 'drain', listener: () => void): unknown;
+  removeListener(event: 'close' | 'drain', listener: () => void): unknown;
+  /** Sends the status line and headers now, before any body. */
+  flushHeaders(): void;
 }
 
 function nodeBindings(c: Context<AppEnv>): NodeBindings | undefined {
@@ -105,6 +118,11 @@ function decodeChunks(chunks: Uint8Array[], size: number): string {
     offset += chunk.byteLength;
   }
   return utf8.decode(whole);
+}
+
+/** Node's own response, to write a streamed answer to directly; undefined off Node. */
+export function nodeResponse(c: Context<AppEnv>): NodeResponse | undefined {
+  return nodeBindings(c)?.outgoing;
 }
 
 /** Fires when the caller goes away before the answer is complete. */
