@@ -152,7 +152,9 @@ export class LedgerWriter {
   }
 
   private async drain(): Promise<void> {
-    while (this.buffer.length > 0) {
+    for (let first = true; this.buffer.length > 0; first = false) {
+      // A local libSQL file commits synchronously: between batches, let requests through.
+      if (!first) await new Promise((resolve) => setTimeout(resolve, 0));
       const batch = this.buffer.slice(0, this.options.maxBatch);
       try {
         await this.commit(batch);
