@@ -288,15 +288,16 @@ async function streamMemory(dir: string): Promise<void> {
   const key = await createKey(sluice);
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
   const target = (maxTokens: number): Target => ({ url: `${sluice.url}/v1/chat/completions`, headers, body: requestBody(SLUICE_MODEL, 'sse', maxTokens) });
-  // Warm up the stream path (JIT, buffers, sockets) with short streams that complete.
+  // Warm up the stream path with a few short streams: enough for the code to be compiled, few
+  // enough that the heap is not grown ahead of the measurement (its growth is part of the cost).
   const warmAgent = new http.Agent({ keepAlive: true });
   let clientOk = 0;
   for (let round = 0; round < 3; round++) {
-    const answers = await Promise.all(Array.from({ length: 100 }, () => send(warmAgent, target(1))));
+    const answers = await Promise.all(Array.from({ length: 10 }, () => send(warmAgent, target(1))));
     clientOk += answers.filter((a) => a.status === 200).length;
   }
   warmAgent.destroy();
-  await sleep(1500);
+  await sleep(2000);
   const rssBeforeMb = rssMb(sluice.child.pid);
 
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });

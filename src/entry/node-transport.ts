@@ -136,7 +136,11 @@ function pinnedLookup(address: string): LookupFunction {
  * own overhead on the request path.
  */
 export function createNodeTransport(options: { maxSockets?: number } = {}): { transport: Transport; close(): void } {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 512, keepAliveMsecs: 10_000 };
+  // No cap on connections per upstream by default: a capped agent queues requests inside the
+  // gateway (a thousand open streams to one provider would wait for each other), and the
+  // upstream's own limits answer with a status the caller can act on. Idle keep-alive sockets
+  // stay bounded by the agent's maxFreeSockets.
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? Infinity, keepAliveMsecs: 10_000 };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
   const endpoints = new Map<string, Endpoint>();
