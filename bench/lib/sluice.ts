@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient } from '@libsql/client';
+import { npmStartArgs } from '../../test/helpers/start-command';
 import { startNode, type Child } from './proc';
 
 export interface RunningSim {
@@ -28,9 +29,9 @@ export interface RunningSluice {
 }
 
 /**
- * Sluice as `npm start` runs it (`node --import tsx src/entry/node.ts`), with a fresh libSQL
- * file and every upstream aimed at the sim. Nothing is switched off: metering, the ledger
- * writes, routing and the response cache run as in production.
+ * Sluice as `npm start` runs it (the node arguments of its `start` script, in the checkout
+ * measured), with a fresh libSQL file and every upstream aimed at the sim. Nothing is switched
+ * off: metering, the ledger writes, routing and the response cache run as in production.
  */
 export async function startSluice(
   sim: RunningSim,
@@ -39,7 +40,7 @@ export async function startSluice(
 ): Promise<RunningSluice> {
   const dbPath = join(dir, `sluice-${randomBytes(6).toString('hex')}.db`);
   const adminKey = `sk-admin-bench-${randomBytes(12).toString('hex')}`;
-  const { child, match } = await startNode(options.name ?? 'sluice', [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/entry/node.ts'], {
+  const { child, match } = await startNode(options.name ?? 'sluice', [...(options.nodeArgs ?? []), ...npmStartArgs(options.checkout)], {
     ready: /Sluice listening on (http:\/\/127\.0\.0\.1:\d+)/,
     ...(options.checkout ? { cwd: options.checkout } : {}),
     env: {
