@@ -72,7 +72,9 @@ function analyse(path: string): void {
     let owner = '(outside the project: Node, libraries, event loop)';
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
       const frame = byId.get(id)!;
-      if (/\/(src|routes|scoring)\//.test(frame.callFrame.url) && !frame.callFrame.url.includes('node_modules')) {
+      // The project's own code: its sources under tsx, or npm start's bundle of them.
+      const { url } = frame.callFrame;
+      if ((/\/(src|routes|scoring)\//.test(url) && !url.includes('node_modules')) || url.includes('node_modules/.cache/sluice/')) {
         owner = frameName(frame);
         break;
       }
