@@ -1,4 +1,5 @@
 // What one benchmark run records: one row per measurement, and the side measurements.
+import type { LoadResult } from './load';
 
 export type Mode = 'json' | 'sse';
 
@@ -25,17 +26,8 @@ export interface ProbeRow extends Measured {
 }
 
 /** A closed-loop autocannon run. */
-export interface LoadRow extends Measured {
+export interface LoadRow extends Measured, LoadResult {
   kind: 'load';
-  connections: number;
-  rps: number;
-  total: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  bad: number;
-  cpuMsPerReq: number | null;
-  rssPeakMb: number | null;
 }
 
 export interface LedgerCheck {

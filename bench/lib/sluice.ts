@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient } from '@libsql/client';
+import { upstreamEnvFor } from '../../src/sim/server';
 import { npmStartArgs } from '../../test/helpers/start-command';
 import { startNode, type Child } from './proc';
 
@@ -48,14 +49,9 @@ export async function startSluice(
       HOST: '127.0.0.1',
       SLUICE_DB_URL: `file:${dbPath}`,
       SLUICE_ADMIN_KEY: adminKey,
-      OPENAI_BASE_URL: `${sim.url}/v1`,
-      OPENAI_API_KEY: 'sk-sim',
-      ANTHROPIC_BASE_URL: sim.url,
-      ANTHROPIC_API_KEY: 'sk-sim',
-      BEDROCK_BASE_URL: sim.url,
+      ...upstreamEnvFor(sim.url),
       SLUICE_CONFIG: undefined,
       SLUICE_DB_AUTH_TOKEN: undefined,
-      AWS_BEARER_TOKEN_BEDROCK: undefined,
       AWS_ACCESS_KEY_ID: undefined,
       AWS_SECRET_ACCESS_KEY: undefined,
       AWS_SESSION_TOKEN: undefined,
