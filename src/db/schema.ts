@@ -3,3 +3,4 @@ export { settings } from './settings';
 export { apiKeys } from '../keys/schema';
 export { usageEvents } from '../ledger/schema';
 export { catalogOverrides } from '../catalog/schema';
+export { reportDims, reportRollups, reportRollupState, reportExports } from '../reports/schema';

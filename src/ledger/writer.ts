@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import type { Logger } from '../deps';
@@ -6,7 +7,12 @@ import { usageEvents } from './schema';
 
 export type LedgerEvent = typeof usageEvents.$inferSelect;
 
-/** Extra statements committed in the same transaction as a batch of events (rollups, counters). */
+/**
+ * Extra statements committed in the same transaction as a batch of events (rollups, counters).
+ * The hook sees only events that are not in the ledger yet: after a failed flush, whose commit may
+ * have gone through anyway, the retry leaves out the events that did commit, so a hook that adds
+ * its events up never counts one twice.
+ */
 export type FlushHook = (events: readonly LedgerEvent[]) => BatchItem<'sqlite'>[];
 /** Called after a batch of events is committed. */
 export type CommitListener = (events: readonly LedgerEvent[]) => void;
@@ -128,12 +134,22 @@ export class LedgerWriter {
     }
   }
 
+  /** The events of `batch` that are not in the ledger (one indexed lookup, only after a failure). */
+  private async uncommitted(batch: LedgerEvent[]): Promise<LedgerEvent[]> {
+    const ids = JSON.stringify(batch.map((e) => e.id));
+    const found = await this.db.all<{ id: string }>(sql`SELECT id FROM usage_events WHERE id IN (SELECT value FROM json_each(${ids}))`);
+    if (found.length === 0) return batch;
+    const committed = new Set(found.map((row) => row.id));
+    return batch.filter((e) => !committed.has(e.id));
+  }
+
   private async commit(batch: LedgerEvent[]): Promise<void> {
+    const fresh = this.failures > 0 ? await this.uncommitted(batch) : batch;
     const statements: BatchItem<'sqlite'>[] = [];
-    for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
-      statements.push(this.db.insert(usageEvents).values(batch.slice(i, i + ROWS_PER_INSERT)).onConflictDoNothing());
+    for (let i = 0; i < fresh.length; i += ROWS_PER_INSERT) {
+      statements.push(this.db.insert(usageEvents).values(fresh.slice(i, i + ROWS_PER_INSERT)).onConflictDoNothing());
     }
-    for (const hook of this.hooks) statements.push(...hook(batch));
+    for (const hook of this.hooks) statements.push(...hook(fresh));
     const [first, ...rest] = statements;
     if (!first) return;
     await this.db.batch([first, ...rest]);

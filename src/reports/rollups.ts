@@ -1,0 +1,135 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { Db } from '../db/client';
+import type { FlushHook } from '../ledger/writer';
+import { ROLLUP_COLUMNS } from './measures';
+import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
+import { ceilTo, DAY_MS, floorTo, HOUR_MS } from './time';
+
+/**
+ * Hourly and daily rollups of the ledger. They are written by the ledger writer's flush hook in
+ * the same transaction as the events, so a committed event is always rolled up and a failed flush
+ * leaves neither. The writer hands the hook only events not already in the ledger (a retry after
+ * an ambiguous failure drops the ones that did commit), so nothing is counted twice; the sums
+ * themselves are computed by SQL from the stored rows. `rebuildDay` recomputes a day from the
+ * ledger in one transaction: the `rollup` job uses it to backfill events written before rollups
+ * existed and to repair any day whose rollups disagree with the ledger.
+ */
+
+export const SPANS = [HOUR_MS, DAY_MS] as const;
+const STATE_ID = 'hourly';
+
+const UPSERT_SET = ROLLUP_COLUMNS.map((c) => `"${c}" = "${c}" + excluded."${c}"`).join(', ');
+
+function internDims(where: SQL): SQL {
+  return sql`INSERT INTO report_dims (fingerprint, ${sql.raw(DIMENSION_COLUMN_LIST)}) SELECT DISTINCT ${sql.raw(fingerprintSql('', 'served_model'))}, ${sql.raw(EVENT_DIMENSION_LIST)} FROM usage_events WHERE ${where} ON CONFLICT (fingerprint) DO NOTHING`;
+}
+
+function addToRollups(span: number, where: SQL): SQL {
+  return sql`INSERT INTO report_rollups (span, "start", dim_id, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${span}, s."start" - s."start" % ${span}, d.id, ${sql.raw(sumColumns(false, 's.'))} FROM (${eventSource(where)}) s JOIN report_dims d ON d.fingerprint = ${sql.raw(fingerprintSql('s.', 'model'))} WHERE true GROUP BY 2, 3 ON CONFLICT (span, "start", dim_id) DO UPDATE SET ${sql.raw(UPSERT_SET)}`;
+}
+
+/** The statements that add the ledger events matching `where` to every rollup span. */
+function rollUp(where: SQL): SQL[] {
+  return [internDims(where), ...SPANS.map((span) => addToRollups(span, where))];
+}
+
+/** The flush hook: rolls up the batch's events, in the ledger's transaction. */
+export function rollupFlushHook(db: Db): FlushHook {
+  return (events) => {
+    if (events.length === 0) return [];
+    const ids = JSON.stringify(events.map((e) => e.id));
+    return rollUp(sql`id IN (SELECT value FROM json_each(${ids}))`).map((statement) => db.run(statement));
+  };
+}
+
+/** Statements that recompute one UTC day's rollups from the ledger (run them as one batch). */
+export function rebuildDayStatements(db: Db, dayStart: number): BatchItem<'sqlite'>[] {
+  const dayEnd = dayStart + DAY_MS;
+  return [
+    db.run(sql`DELETE FROM report_rollups WHERE "start" >= ${dayStart} AND "start" < ${dayEnd}`),
+    ...rollUp(sql`time >= ${dayStart} AND time < ${dayEnd}`).map((statement) => db.run(statement)),
+    // The rebuilt day is complete, so it may extend the trusted range back to its start.
+    db.run(sql`UPDATE report_rollup_state SET valid_from = ${dayStart} WHERE id = ${STATE_ID} AND valid_from > ${dayStart} AND valid_from <= ${dayEnd}`),
+  ];
+}
+
+export async function rebuildDay(db: Db, dayStart: number): Promise<void> {
+  const [first, ...rest] = rebuildDayStatements(db, floorTo(dayStart, DAY_MS));
+  await db.batch([first!, ...rest]);
+}
+
+/**
+ * Records from when rollups can be trusted, once per database: from the beginning when the ledger
+ * is empty, otherwise from the next whole hour (earlier events are read raw until backfilled).
+ */
+export async function ensureRollupState(db: Db, nowMs: number): Promise<void> {
+  const nextHour = ceilTo(nowMs + 1, HOUR_MS);
+  await db.run(
+    sql`INSERT INTO report_rollup_state (id, valid_from, updated_at) SELECT ${STATE_ID}, CASE WHEN EXISTS (SELECT 1 FROM usage_events) THEN ${nextHour} ELSE 0 END, ${nowMs} ON CONFLICT (id) DO NOTHING`,
+  );
+}
+
+/** From when rollups are complete (epoch ms); Infinity when the state was never recorded. */
+export async function rollupsValidFrom(db: Db): Promise<number> {
+  const rows = await db.all<{ valid_from: number }>(sql`SELECT valid_from FROM report_rollup_state WHERE id = ${STATE_ID}`);
+  return rows[0]?.valid_from ?? Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Backfills rollups for events older than the trusted range, newest day first, at most `maxDays`
+ * days per call (each day is one transaction, so the job can stop anywhere). Returns the days rebuilt.
+ */
+export async function backfillRollups(db: Db, nowMs: number, maxDays: number): Promise<number> {
+  await ensureRollupState(db, nowMs);
+  let rebuilt = 0;
+  while (rebuilt < maxDays) {
+    const validFrom = await rollupsValidFrom(db);
+    if (validFrom <= 0) break;
+    const rows = await db.all<{ latest: number | null }>(sql`SELECT max(time) AS latest FROM usage_events WHERE time < ${validFrom}`);
+    const latest = rows[0]?.latest ?? null;
+    if (latest === null) {
+      await db.run(sql`UPDATE report_rollup_state SET valid_from = 0, updated_at = ${nowMs} WHERE id = ${STATE_ID}`);
+      break;
+    }
+    // Days between `latest` and validFrom hold no events, so rebuilding latest's day covers them.
+    const day = floorTo(latest, DAY_MS);
+    const [first, ...rest] = rebuildDayStatements(db, day);
+    await db.batch([first!, ...rest, db.run(sql`UPDATE report_rollup_state SET valid_from = ${day}, updated_at = ${nowMs} WHERE id = ${STATE_ID} AND valid_from > ${day}`)]);
+    rebuilt++;
+  }
+  return rebuilt;
+}
+
+/**
+ * Compares the rollups of the last `days` UTC days (up to now) with the ledger, hour by hour and
+ * day by day (requests and cost), and rebuilds any day that disagrees, e.g. because an instance
+ * running an older version wrote events without rolling them up. Returns the days rebuilt.
+ */
+export async function reconcileRollups(db: Db, nowMs: number, days: number): Promise<number> {
+  const validFrom = await rollupsValidFrom(db);
+  const from = Math.max(floorTo(nowMs, DAY_MS) - (days - 1) * DAY_MS, ceilTo(validFrom, DAY_MS));
+  const to = floorTo(nowMs, DAY_MS) + DAY_MS;
+  if (!(from < to)) return 0;
+  const sums = (span: number) => sql`SELECT "start" - "start" % ${span} AS bucket, count(*) AS requests, CAST(sum(cost_nusd) AS TEXT) AS cost FROM (SELECT time AS "start", cost_nusd FROM usage_events WHERE time >= ${from} AND time < ${to}) GROUP BY 1`;
+  const rolled = (span: number) => sql`SELECT "start" AS bucket, sum(requests) AS requests, CAST(sum(cost_nusd) AS TEXT) AS cost FROM report_rollups WHERE span = ${span} AND "start" >= ${from} AND "start" < ${to} GROUP BY 1`;
+  type Sum = { bucket: number; requests: number; cost: string };
+  // One batch: one consistent snapshot of the ledger and the rollups.
+  const results = (await db.batch([
+    db.all<Sum>(sums(HOUR_MS)),
+    db.all<Sum>(rolled(HOUR_MS)),
+    db.all<Sum>(sums(DAY_MS)),
+    db.all<Sum>(rolled(DAY_MS)),
+  ])) as Sum[][];
+  const stale = new Set<number>();
+  for (let i = 0; i < results.length; i += 2) {
+    const fingerprint = (rows: Sum[]) => new Map(rows.map((r) => [r.bucket, `${r.requests}:${r.cost}`]));
+    const raw = fingerprint(results[i]!);
+    const rollup = fingerprint(results[i + 1]!);
+    for (const bucket of new Set([...raw.keys(), ...rollup.keys()])) {
+      if (raw.get(bucket) !== rollup.get(bucket)) stale.add(floorTo(bucket, DAY_MS));
+    }
+  }
+  for (const day of stale) await rebuildDay(db, day);
+  return stale.size;
+}

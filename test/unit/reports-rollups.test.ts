@@ -1,0 +1,262 @@
+import { sql } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/client';
+import { silentLogger } from '../../src/deps';
+import { LedgerWriter, type LedgerEvent } from '../../src/ledger/writer';
+import { Metrics } from '../../src/ops/metrics';
+import type { Dimension } from '../../src/reports/dimensions';
+import { latencyBucket } from '../../src/reports/latency';
+import { planSegments, runReport, type Report } from '../../src/reports/report';
+import { backfillRollups, ensureRollupState, reconcileRollups, rollupFlushHook, rollupsValidFrom } from '../../src/reports/rollups';
+import { DAY_MS, HOUR_MS } from '../../src/reports/time';
+import { createTestDatabase } from '../helpers/db';
+import { randomEvent, seededRandom } from '../helpers/ledger-events';
+
+const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
+
+/** Wraps a Db so that its batch() fails the next `count` times after committing (an ambiguous failure). */
+function committingButFailing(db: Db, failures: { count: number }): Db {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === 'batch') {
+        return async (...args: Parameters<Db['batch']>) => {
+          const result = await target.batch(...args);
+          if (failures.count > 0) {
+            failures.count--;
+            throw new Error('connection reset after commit');
+          }
+          return result;
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+}
+
+function groupValue(event: LedgerEvent, dimension: Dimension): string | null {
+  switch (dimension) {
+    case 'key':
+      return event.keyId;
+    case 'model':
+      return event.servedModel;
+    case 'day':
+      return new Date(event.time - (event.time % DAY_MS)).toISOString().slice(0, 10);
+    case 'user':
+    case 'team':
+    case 'project':
+    case 'family':
+    case 'provider':
+    case 'tier':
+    case 'tags':
+      return event[dimension];
+    default:
+      return (JSON.parse(event.tags) as Record<string, string>)[dimension.slice(4)] ?? null;
+  }
+}
+
+interface Expected {
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cost: bigint;
+  baseline: bigint;
+  routing: bigint;
+  latency: number[];
+}
+
+/** The same report computed straight from the events, in JavaScript. */
+function expectedGroups(events: LedgerEvent[], fromMs: number, toMs: number, groupBy: Dimension[], keyId?: string): Map<string, Expected> {
+  const groups = new Map<string, Expected>();
+  for (const e of events) {
+    if (e.time < fromMs || e.time >= toMs || (keyId !== undefined && e.keyId !== keyId)) continue;
+    const id = JSON.stringify(groupBy.map((d) => groupValue(e, d)));
+    let g = groups.get(id);
+    if (!g) {
+      g = { requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cost: 0n, baseline: 0n, routing: 0n, latency: [] };
+      groups.set(id, g);
+    }
+    g.requests++;
+    if (e.status === 'error') g.errors++;
+    g.inputTokens += e.inputTokens;
+    g.outputTokens += e.outputTokens;
+    g.cost += BigInt(e.costNusd);
+    g.baseline += BigInt(e.baselineCostNusd);
+    g.routing += BigInt(e.routingSavingsNusd);
+    g.latency[latencyBucket(e.latencyMs)] = (g.latency[latencyBucket(e.latencyMs)] ?? 0) + 1;
+  }
+  return groups;
+}
+
+function expectMatches(report: Report, events: LedgerEvent[], keyId?: string): void {
+  const { fromMs, toMs, groupBy } = report.query;
+  const expected = expectedGroups(events, fromMs, toMs, [...groupBy], keyId);
+  expect(report.rows.map((r) => JSON.stringify(r.group)).sort()).toEqual([...expected.keys()].sort());
+  let totalCost = 0n;
+  for (const row of report.rows) {
+    const e = expected.get(JSON.stringify(row.group))!;
+    expect(row.measures.counts.requests).toBe(e.requests);
+    expect(row.measures.counts.errors).toBe(e.errors);
+    expect(row.measures.counts.input_tokens).toBe(e.inputTokens);
+    expect(row.measures.counts.output_tokens).toBe(e.outputTokens);
+    expect(row.measures.money.cost_nusd).toBe(e.cost);
+    expect(row.measures.money.baseline_cost_nusd).toBe(e.baseline);
+    expect(row.measures.money.routing_savings_nusd).toBe(e.routing);
+    row.measures.latency.forEach((count, bucket) => expect(count).toBe(e.latency[bucket] ?? 0));
+    totalCost += e.cost;
+  }
+  expect(report.totals.money.cost_nusd).toBe(totalCost);
+}
+
+/** The raw ledger's own SQL sums over [from, to), the reference every report total must equal. */
+async function rawSums(db: Db, fromMs: number, toMs: number): Promise<{ requests: number; cost: bigint; baseline: bigint }> {
+  const [row] = await db.all<{ requests: number; cost: string | null; baseline: string | null }>(
+    sql`SELECT count(*) AS requests, CAST(sum(cost_nusd) AS TEXT) AS cost, CAST(sum(baseline_cost_nusd) AS TEXT) AS baseline FROM usage_events WHERE time >= ${fromMs} AND time < ${toMs}`,
+  );
+  return { requests: row!.requests, cost: BigInt(row!.cost ?? 0), baseline: BigInt(row!.baseline ?? 0) };
+}
+
+describe('planSegments', () => {
+  it('reads whole days from daily rollups, whole hours from hourly ones, and the edges raw', () => {
+    const from = T0 + 22 * HOUR_MS + 30 * 60_000;
+    const to = T0 + 3 * DAY_MS + 2 * HOUR_MS + 5_000;
+    expect(planSegments(from, to, 0)).toEqual([
+      { source: 'raw', start: from, end: T0 + 23 * HOUR_MS },
+      { source: 'hour', start: T0 + 23 * HOUR_MS, end: T0 + DAY_MS },
+      { source: 'day', start: T0 + DAY_MS, end: T0 + 3 * DAY_MS },
+      { source: 'hour', start: T0 + 3 * DAY_MS, end: T0 + 3 * DAY_MS + 2 * HOUR_MS },
+      { source: 'raw', start: T0 + 3 * DAY_MS + 2 * HOUR_MS, end: to },
+    ]);
+  });
+
+  it('reads raw everything before the rollups became complete, and everything when they never did', () => {
+    expect(planSegments(T0, T0 + 2 * DAY_MS, T0 + DAY_MS + 90 * 60_000)).toEqual([
+      { source: 'raw', start: T0, end: T0 + DAY_MS + 2 * HOUR_MS },
+      { source: 'hour', start: T0 + DAY_MS + 2 * HOUR_MS, end: T0 + 2 * DAY_MS },
+    ]);
+    expect(planSegments(T0, T0 + 2 * DAY_MS, Number.POSITIVE_INFINITY)).toEqual([{ source: 'raw', start: T0, end: T0 + 2 * DAY_MS }]);
+    expect(planSegments(T0 + 10, T0 + 20, 0)).toEqual([{ source: 'raw', start: T0 + 10, end: T0 + 20 }]);
+  });
+});
+
+describe('rollups and reports over a randomized ledger', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  const deferred: Promise<unknown>[] = [];
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await Promise.allSettled(deferred);
+    database.cleanup();
+  });
+
+  function writer(db: Db, withRollups = true): LedgerWriter {
+    const w = new LedgerWriter(db, silentLogger, new Metrics(), { flushIntervalMs: 5, maxBatch: 250, defer: (p) => deferred.push(p) });
+    if (withRollups) w.addFlushHook(rollupFlushHook(db));
+    return w;
+  }
+
+  function randomEvents(seed: number, count: number, spanMs: number): LedgerEvent[] {
+    const random = seededRandom(seed);
+    return Array.from({ length: count }, () => randomEvent(random, T0 + Math.floor(random() * spanMs)));
+  }
+
+  it('totals equal the raw ledger sums exactly for random ranges and groupings', async () => {
+    const seed = 20261125;
+    const random = seededRandom(seed);
+    await ensureRollupState(database.db, T0);
+    const events = randomEvents(seed, 4000, 6 * DAY_MS);
+    const w = writer(database.db);
+    for (const e of events) w.add(e);
+    await w.close();
+
+    const dimensions: Dimension[] = ['key', 'user', 'team', 'project', 'model', 'family', 'provider', 'tier', 'day', 'tag:env', 'tag:feature'];
+    for (let round = 0; round < 25; round++) {
+      const a = T0 - DAY_MS + Math.floor(random() * 8 * DAY_MS);
+      const b = T0 - DAY_MS + Math.floor(random() * 8 * DAY_MS);
+      const [fromMs, toMs] = round % 5 === 0 ? [T0 + DAY_MS, T0 + 4 * DAY_MS] : [Math.min(a, b), Math.max(a, b) + 1];
+      const groupBy = dimensions.filter(() => random() < 0.25);
+      const report = await runReport(database.db, { fromMs, toMs, groupBy });
+      const raw = await rawSums(database.db, fromMs, toMs);
+      expect(report.totals.counts.requests, `seed ${seed} round ${round}`).toBe(raw.requests);
+      expect(report.totals.money.cost_nusd, `seed ${seed} round ${round}`).toBe(raw.cost);
+      expect(report.totals.money.baseline_cost_nusd).toBe(raw.baseline);
+      expectMatches(report, events);
+    }
+  });
+
+  it('uses daily and hourly rollups for whole days and hours', async () => {
+    await ensureRollupState(database.db, T0);
+    const w = writer(database.db);
+    for (const e of randomEvents(7, 500, 3 * DAY_MS)) w.add(e);
+    await w.close();
+    const report = await runReport(database.db, { fromMs: T0, toMs: T0 + 2 * DAY_MS + HOUR_MS, groupBy: ['team'] });
+    expect(report.segments.map((s) => s.source)).toEqual(['day', 'hour']);
+  });
+
+  it('filters to one key for a principal view', async () => {
+    await ensureRollupState(database.db, T0);
+    const events = randomEvents(11, 1500, 3 * DAY_MS);
+    const w = writer(database.db);
+    for (const e of events) w.add(e);
+    await w.close();
+    const report = await runReport(database.db, { fromMs: T0 + 5 * 60_000, toMs: T0 + 2 * DAY_MS + 7, groupBy: ['key', 'model'], keyId: 'key_beta' });
+    expect(new Set(report.rows.map((r) => r.group[0]))).toEqual(new Set(['key_beta']));
+    expectMatches(report, events, 'key_beta');
+  });
+
+  it('does not count events twice when a flush committed but reported failure', async () => {
+    await ensureRollupState(database.db, T0);
+    const events = randomEvents(3, 900, 2 * DAY_MS);
+    const w = writer(committingButFailing(database.db, { count: 3 }));
+    for (const e of events) w.add(e);
+    await w.close();
+    const report = await runReport(database.db, { fromMs: T0, toMs: T0 + 2 * DAY_MS, groupBy: ['key'] });
+    expect(report.segments.map((s) => s.source)).toEqual(['day']);
+    expect(report.totals.counts.requests).toBe(900);
+    expectMatches(report, events);
+  });
+
+  it('reads raw until the rollup job has backfilled events written before rollups existed', async () => {
+    const old = randomEvents(5, 1200, 4 * DAY_MS);
+    const legacy = writer(database.db, false);
+    for (const e of old) legacy.add(e);
+    await legacy.close();
+
+    const now = T0 + 4 * DAY_MS + 30 * 60_000;
+    await ensureRollupState(database.db, now);
+    expect(await rollupsValidFrom(database.db)).toBe(T0 + 4 * DAY_MS + HOUR_MS);
+    const before = await runReport(database.db, { fromMs: T0, toMs: T0 + 4 * DAY_MS, groupBy: ['team', 'day'] });
+    expect(before.segments.map((s) => s.source)).toEqual(['raw']);
+    expectMatches(before, old);
+
+    expect(await backfillRollups(database.db, now, 2)).toBe(2);
+    expect(await rollupsValidFrom(database.db)).toBe(T0 + 2 * DAY_MS);
+    expect(await backfillRollups(database.db, now, 10)).toBe(2);
+    expect(await rollupsValidFrom(database.db)).toBe(0);
+    const after = await runReport(database.db, { fromMs: T0, toMs: T0 + 4 * DAY_MS, groupBy: ['team', 'day'] });
+    expect(after.segments.map((s) => s.source)).toEqual(['day']);
+    expectMatches(after, old);
+  });
+
+  it('repairs days whose rollups disagree with the ledger', async () => {
+    await ensureRollupState(database.db, T0);
+    const rolled = randomEvents(9, 600, 2 * DAY_MS);
+    const w = writer(database.db);
+    for (const e of rolled) w.add(e);
+    await w.close();
+    // An instance running an older version writes events without rolling them up.
+    const missed = randomEvents(10, 50, DAY_MS).map((e) => ({ ...e, time: e.time + DAY_MS }));
+    const legacy = writer(database.db, false);
+    for (const e of missed) legacy.add(e);
+    await legacy.close();
+
+    const range = { fromMs: T0, toMs: T0 + 2 * DAY_MS, groupBy: ['model'] as Dimension[] };
+    expect((await runReport(database.db, range)).totals.counts.requests).toBe(600);
+    expect(await reconcileRollups(database.db, T0 + 2 * DAY_MS - 1, 2)).toBe(1);
+    const repaired = await runReport(database.db, range);
+    expectMatches(repaired, [...rolled, ...missed]);
+    expect(await reconcileRollups(database.db, T0 + 2 * DAY_MS - 1, 2)).toBe(0);
+  });
+});
