@@ -2,8 +2,10 @@ import { Hono } from 'hono';
 import { adminCatalogRoutes } from '../routes/admin/catalog';
 import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
+import { dashboardRoutes } from '../routes/dashboard';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
+import { adminReportRoutes, usageRoutes } from '../routes/reports';
 import type { Deps } from './deps';
 import { SluiceError } from './errors';
 import { createServices, type Services } from './gateway/services';
@@ -45,10 +47,13 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
 
   app.route('/', opsRoutes);
   app.route('/', openaiRoutes);
+  app.route('/', usageRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);
   app.route('/admin/usage', adminUsageRoutes);
   app.route('/admin/catalog', adminCatalogRoutes);
+  app.route('/admin/reports', adminReportRoutes);
+  app.route('/dashboard', dashboardRoutes);
 
   return {
     app,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CatalogOverrides } from './catalog/types';
 import { KeyPolicy } from './keys/policy';
+import { GroupByParam, type GroupDimension } from './reports/dimensions';
 
 /**
  * The single source of configuration truth. Environment variables (DESIGN.md's table) win over
@@ -56,6 +57,15 @@ const FileConfig = z
     catalog: CatalogOverrides.optional(),
     default_policy: KeyPolicy.optional(),
     webhooks: z.object({ allow_private: z.boolean().optional() }).strict().optional(),
+    reports: z
+      .object({
+        export_dir: z.string().min(1).optional(),
+        export_group_by: z.string().optional(),
+        billing_account_id: z.string().min(1).optional(),
+        billing_account_name: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type FileConfig = z.infer<typeof FileConfig>;
@@ -92,6 +102,17 @@ export interface Config {
   catalog: CatalogOverrides | undefined;
   defaultPolicy: KeyPolicy;
   webhookAllowPrivate: boolean;
+  reports: ReportsConfig;
+}
+
+export interface ReportsConfig {
+  /** Where the monthly export writes its files on Node (SLUICE_EXPORT_DIR). */
+  exportDir: string;
+  /** The monthly chargeback files' grouping (file: reports.export_group_by). */
+  exportGroupBy: GroupDimension[];
+  /** FOCUS BillingAccountId / BillingAccountName: how finance names this Sluice deployment. */
+  billingAccountId: string;
+  billingAccountName: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -114,6 +135,17 @@ export class ConfigError extends Error {
 
 function formatZodIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
+function parseReportsConfig(env: Env, file: FileConfig['reports']): ReportsConfig {
+  const groupBy = GroupByParam.safeParse(file?.export_group_by ?? 'team,project,key,model');
+  if (!groupBy.success) throw new ConfigError(`reports.export_group_by: ${formatZodIssues(groupBy.error)}`);
+  return {
+    exportDir: nonEmpty(env.SLUICE_EXPORT_DIR) ?? file?.export_dir ?? './data/exports',
+    exportGroupBy: groupBy.data,
+    billingAccountId: file?.billing_account_id ?? 'sluice',
+    billingAccountName: file?.billing_account_name ?? 'Sluice gateway',
+  };
 }
 
 /** Builds the configuration from environment variables and an optional parsed config file. */
@@ -170,5 +202,6 @@ export function parseConfig(env: Env, file?: unknown): Config {
     catalog: f.catalog,
     defaultPolicy: f.default_policy ?? {},
     webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),
+    reports: parseReportsConfig(env, f.reports),
   };
 }

@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Db } from './db/client';
 import type { Transport } from './providers/transport';
+import type { ExportSink } from './reports/monthly-export';
 
 /** Epoch milliseconds, UTC. Injected so tests and jobs control time. */
 export interface Clock {
@@ -28,6 +29,8 @@ export interface Deps {
   logger: Logger;
   /** Keeps background work alive past the response (Node: tracked and awaited on shutdown; Workers: ctx.waitUntil). */
   defer(promise: Promise<unknown>): void;
+  /** Where the monthly export writes files (Node: SLUICE_EXPORT_DIR); absent on Workers. */
+  exportSink?: ExportSink;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };

@@ -3,6 +3,7 @@ import { createApp } from '../app';
 import { openDatabase } from '../db/client';
 import { applyMigrations } from '../db/migrate';
 import { createJsonLogger, systemClock } from '../deps';
+import { folderExportSink } from '../entry/node-export-sink';
 import { createNodeTransport } from '../entry/node-transport';
 import { loadConfig } from '../entry/load-config';
 import { findJob, JOBS } from '../jobs';
@@ -29,6 +30,7 @@ export async function jobsCommand(argv: string[]): Promise<number> {
       config,
       logger: createJsonLogger('info'),
       defer: (promise) => pending.push(promise),
+      exportSink: folderExportSink(config.reports.exportDir),
     });
     console.log(`${job.name}: ${await job.run(sluice.services, systemClock.now())}`);
     await Promise.allSettled(pending);

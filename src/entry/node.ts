@@ -11,6 +11,7 @@ import { createJsonLogger, systemClock, type Clock, type Deps, type Logger } fro
 import type { Transport } from '../providers/transport';
 import { loadConfig } from './load-config';
 import { startJobs } from './node-jobs';
+import { folderExportSink } from './node-export-sink';
 import { createNodeTransport } from './node-transport';
 
 export interface NodeServerOptions {
@@ -53,6 +54,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     transport: options.transport ?? nodeTransport!.transport,
     config,
     logger,
+    exportSink: folderExportSink(config.reports.exportDir),
     defer(promise) {
       const tracked = promise
         .catch((error: unknown) => logger.error('background task failed', { error: (error as Error).message }))

@@ -1,7 +1,9 @@
+import { monthlyExportJob } from '../reports/monthly-export';
+import { rollupJob } from '../reports/rollup-job';
 import type { Job } from './types';
 
 /** Every scheduled job. Concerns add theirs here; entries read this table. */
-export const JOBS: readonly Job[] = [];
+export const JOBS: readonly Job[] = [rollupJob, monthlyExportJob];
 
 export function findJob(name: string): Job | undefined {
   return JOBS.find((job) => job.name === name);
