@@ -125,7 +125,7 @@ function intFromEnv(env: Env, name: string, schema: z.ZodType<number> = positive
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return undefined;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${name} must be a ${schema === positiveInt ? 'positive ' : ''}integer, got "${raw}"`);
+  if (!parsed.success) throw new ConfigError(`${name} must be ${schema === positiveInt ? 'a positive integer' : 'an integer in range'}, got "${raw}"`);
   return parsed.data;
 }
 

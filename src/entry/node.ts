@@ -74,11 +74,22 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        // Keep-alive sockets that go idle after their last answer would hold close() open until
+        // their timeout; sweep them as in-flight requests finish.
+        const sweep = (): void => {
+          if ('closeIdleConnections' in server) server.closeIdleConnections();
+        };
+        const sweeper = setInterval(sweep, 50);
+        server.close(() => {
+          clearInterval(sweeper);
+          resolve();
+        });
+        sweep();
       });
       await jobs?.stop();
+      // Closing the ledger first releases its scheduled flush, which is itself a pending task;
+      // background work that finishes afterwards may add events, so it is closed once more.
+      await sluice.shutdown();
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await sluice.shutdown();
       nodeTransport?.close();
@@ -121,8 +132,7 @@ export async function runNodeGateway(): Promise<void> {
     `  curl -s ${node.url}/v1/chat/completions -H "Authorization: Bearer <key from above>" -H 'content-type: application/json' \\`,
     `    -d '{"model":"auto","messages":[{"role":"user","content":"Hello"}]}'`,
   );
-  console.log(lines.join('\n'));
-
+  // Handlers first: whoever reads the banner may signal at once.
   const stop = (signal: string): void => {
     console.log(`${signal}: finishing in-flight requests and flushing the ledger...`);
     const force = setTimeout(() => {
@@ -140,6 +150,7 @@ export async function runNodeGateway(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  console.log(lines.join('\n'));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -4,18 +4,16 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SimContext } from './context.js';
-import { SimError, type ErrorKind, type ErrorResponse } from './errors.js';
-import { errorKindOfFault, type FaultKind, type FaultProbe } from './faults.js';
-
-export type ProtocolName = 'openai' | 'anthropic' | 'bedrock';
+import type { SimContext } from './context';
+import { SimError, type ErrorKind, type ErrorResponse } from './errors';
+import { errorKindOfFault, type FaultKind, type FaultProbe } from './faults';
+import type { IdFactory } from './hash';
 
 /** What differs between the wire protocols outside their request handlers. */
 export interface Protocol {
-  name: ProtocolName;
   /** Header that carries the request id (`x-request-id`, `request-id`, `x-amzn-RequestId`). */
   requestIdHeader: string;
-  requestIdPrefix: string;
+  newRequestId(ids: IdFactory): string;
   /** Throws a SimError when the request's credentials are missing or refused. */
   authenticate(call: SimCall, body: Buffer): void;
   renderError(error: SimError, requestId: string): ErrorResponse;
@@ -55,7 +53,7 @@ export class SimCall {
     readonly params: readonly string[],
     readonly query: URLSearchParams,
   ) {
-    this.requestId = ctx.ids.next(protocol.requestIdPrefix, 24);
+    this.requestId = protocol.newRequestId(ctx.ids);
   }
 
   /** Checks credentials with the protocol's rules; `body` is needed for request signing (SigV4). */
@@ -90,8 +88,8 @@ export class SimCall {
     return { 'content-type': contentType, [this.protocol.requestIdHeader]: this.requestId };
   }
 
-  sendJson(status: number, value: unknown, headers: Record<string, string> = {}): void {
-    this.sendText(status, JSON.stringify(value), 'application/json', headers);
+  sendJson(status: number, value: unknown): void {
+    this.sendText(status, JSON.stringify(value), 'application/json');
   }
 
   sendText(status: number, body: string | Buffer, contentType: string, headers: Record<string, string> = {}): void {
@@ -117,8 +115,8 @@ export class SimCall {
    * Consults injected rules and prompt markers. Error-status faults throw; `timeout` holds the
    * response open (returns 'held'); other behaviours are returned for the responder to apply.
    */
-  takeFault(probe: FaultProbe, markersOnly = false): BehaviourFault | 'held' | null {
-    const fault = markersOnly ? this.ctx.faults.takeMarker(probe) : this.ctx.faults.take(probe);
+  takeFault(probe: FaultProbe): BehaviourFault | 'held' | null {
+    const fault = this.ctx.faults.take(probe);
     if (!fault) return null;
     const kind = errorKindOfFault(fault.kind);
     if (kind) {
@@ -146,18 +144,18 @@ export class SimCall {
   }
 
   /** Non-streaming answer, possibly spoiled by a behaviour fault. */
-  answerJson(value: unknown, behaviour: BehaviourFault | null, headers: Record<string, string> = {}): void {
+  answerJson(value: unknown, behaviour: BehaviourFault | null): void {
     const body = JSON.stringify(value);
     switch (behaviour) {
       case null:
-        this.sendText(200, body, 'application/json', headers);
+        this.sendText(200, body, 'application/json');
         return;
       case 'bad-json':
-        this.sendText(200, body.slice(0, Math.max(1, Math.floor(body.length / 2))), 'application/json', headers);
+        this.sendText(200, body.slice(0, Math.max(1, Math.floor(body.length / 2))), 'application/json');
         return;
       case 'disconnect':
         // Promise the full length, deliver half, drop the connection.
-        this.res.writeHead(200, { ...this.baseHeaders('application/json'), 'content-length': String(Buffer.byteLength(body)), ...headers });
+        this.res.writeHead(200, { ...this.baseHeaders('application/json'), 'content-length': String(Buffer.byteLength(body)) });
         this.res.write(body.slice(0, Math.floor(body.length / 2)), () => this.res.destroy());
         return;
       case 'stream-error':
@@ -170,11 +168,11 @@ export class SimCall {
    * Streams frames after `fixedLatencyMs`, waiting `firstTokenMs` before the first and
    * `perTokenMs` between the others. Stops quietly when the client goes away.
    */
-  async answerStream(answer: StreamAnswer, behaviour: BehaviourFault | null, headers: Record<string, string> = {}): Promise<void> {
+  async answerStream(answer: StreamAnswer, behaviour: BehaviourFault | null): Promise<void> {
     const { fixedLatencyMs, firstTokenMs, perTokenMs } = this.ctx.options;
     if (fixedLatencyMs > 0) await delay(fixedLatencyMs);
     if (this.res.destroyed) return;
-    this.res.writeHead(200, { ...this.baseHeaders(answer.contentType), 'cache-control': 'no-cache', ...headers });
+    this.res.writeHead(200, { ...this.baseHeaders(answer.contentType), 'cache-control': 'no-cache' });
 
     let frames = answer.frames;
     const half = Math.max(1, Math.floor(frames.length / 2));

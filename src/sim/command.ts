@@ -1,7 +1,7 @@
 /** `sluice sim`: runs the simulated upstream until SIGINT/SIGTERM. */
 
 import { parseArgs } from 'node:util';
-import { startSim, type SimOptions } from './server.js';
+import { startSim, type SimOptions } from './server';
 
 const USAGE = `Usage: sluice sim [options]
 

@@ -1,13 +1,13 @@
 /** Shared state of one running sim: options, clock, faults, statistics, caches, files and batches. */
 
 import type { ServerResponse } from 'node:http';
-import { AnthropicBatchStore } from './anthropic/batches.js';
-import { FaultRegistry } from './faults.js';
-import { IdFactory } from './hash.js';
-import type { ResolvedSimOptions } from './options.js';
-import { OpenAIBatchStore } from './openai/batches.js';
-import { FileStore } from './openai/files.js';
-import { BreakpointCache, TokenPrefixCache } from './prompt-cache.js';
+import { AnthropicBatchStore } from './anthropic/batches';
+import { FaultRegistry } from './faults';
+import { IdFactory } from './hash';
+import type { ResolvedSimOptions } from './options';
+import { OpenAIBatchStore } from './openai/batches';
+import { FileStore } from './openai/files';
+import { BreakpointCache, TokenPrefixCache } from './prompt-cache';
 
 export interface SimStats {
   /** Requests received on provider routes (control routes under `/_sim/` are not counted). */

@@ -8,8 +8,8 @@
  * `…id=b]]` count separately.
  */
 
-import type { ErrorKind } from './errors.js';
-import { isInteger, isObject, isString } from './json.js';
+import type { ErrorKind } from './errors';
+import { isInteger, isObject, isString } from './json';
 
 export const FAULT_KINDS = [
   '429',
@@ -89,7 +89,7 @@ export function errorKindOfFault(kind: FaultKind): ErrorKind | null {
   }
 }
 
-export function isFaultKind(value: unknown): value is FaultKind {
+function isFaultKind(value: unknown): value is FaultKind {
   return isString(value) && (FAULT_KINDS as readonly string[]).includes(value);
 }
 
@@ -187,7 +187,7 @@ function ruleMatches(rule: FaultRule, probe: FaultProbe): boolean {
 }
 
 /** Parses `[[sim:fault=500,times=2]]` (pairs separated by commas, semicolons or spaces). */
-export function parseMarker(text: string): { fault: FaultKind; times?: number } | null {
+function parseMarker(text: string): { fault: FaultKind; times?: number } | null {
   const inner = text.slice(MARKER_OPEN.length, text.length - MARKER_CLOSE.length);
   let fault: FaultKind | undefined;
   let times: number | undefined;

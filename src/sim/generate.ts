@@ -5,9 +5,9 @@
  * their wire format.
  */
 
-import { Rng, hash53, randomChars } from './hash.js';
-import { isObject, isString, type JsonObject } from './json.js';
-import { countTokens, truncateToTokens } from './tokenizer.js';
+import { Rng, hash53, randomChars } from './hash';
+import { isObject, isString, type JsonObject } from './json';
+import { countTokens, truncateToTokens } from './tokenizer';
 
 /** Words of at most 8 letters, so each one is exactly one token under the sim's tokenizer. */
 const VOCABULARY = [
@@ -84,7 +84,6 @@ export type FinishReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_u
 export interface Generation {
   thinking: GeneratedThinking | null;
   text: string;
-  textTokens: number;
   toolCalls: GeneratedToolCall[];
   finish: FinishReason;
   stopSequence: string | null;
@@ -256,85 +255,88 @@ function jsonObjectAnswer(rng: Rng, targetTokens: number): string {
 export function generate(input: GenerationInput): Generation {
   const rng = new Rng(input.seed);
   const naturalLength = rng.between(input.lengthRange.min, input.lengthRange.max);
-  let budget = input.maxTokens;
-
   let thinking: GeneratedThinking | null = null;
   if (input.thinkingBudget > 0) {
-    const tokens = Math.min(input.thinkingBudget, naturalLength, Math.max(0, budget - 1));
-    const text = generateProse(new Rng(hash53('thinking', input.seed)), tokens);
-    thinking = { text, tokens, signature: thinkingSignature(input.seed) };
-    budget -= tokens;
+    const tokens = Math.min(input.thinkingBudget, naturalLength, Math.max(0, input.maxTokens - 1));
+    thinking = { text: generateProse(new Rng(hash53('thinking', input.seed)), tokens), tokens, signature: thinkingSignature(input.seed) };
   }
   const thinkingTokens = thinking?.tokens ?? 0;
+  const budget = input.maxTokens - thinkingTokens;
+  const tools = chooseTools(input);
+  const turn = tools.length > 0 ? toolTurn(input, tools, rng, budget) : textTurn(input, rng, naturalLength, budget);
+  return { ...turn, thinking, outputTokens: thinkingTokens + turn.outputTokens };
+}
 
-  const calls = chooseTools(input);
-  if (calls.length > 0) {
-    let text = '';
-    let textTokens = 0;
-    if (input.textBeforeToolCalls && input.toolMode.kind === 'auto') {
-      textTokens = Math.min(budget, rng.between(4, 9));
-      text = generateProse(rng, textTokens);
-      budget -= textTokens;
-    }
-    const toolCalls: GeneratedToolCall[] = [];
-    let truncated = false;
-    for (const tool of calls) {
-      const argumentsJson = JSON.stringify(instanceOfSchema(tool.inputSchema ?? { type: 'object' }, rng) ?? {});
-      const nameTokens = countTokens(tool.name);
-      const argumentTokens = countTokens(argumentsJson);
-      const idSuffix = randomChars(rng, 24);
-      if (nameTokens + argumentTokens > budget) {
-        // Out of budget mid-call: the call is cut off like a real truncated generation.
-        truncated = true;
-        if (budget >= nameTokens) {
-          const kept = truncateToTokens(argumentsJson, budget - nameTokens);
-          toolCalls.push({ idSuffix, name: tool.name, argumentsJson: kept, input: {}, tokens: nameTokens + countTokens(kept) });
-        }
-        break;
-      }
-      toolCalls.push({ idSuffix, name: tool.name, argumentsJson, input: JSON.parse(argumentsJson) as unknown, tokens: nameTokens + argumentTokens });
-      budget -= nameTokens + argumentTokens;
-    }
-    const toolTokens = toolCalls.reduce((sum, call) => sum + call.tokens, 0);
-    return {
-      thinking,
-      text,
-      textTokens,
-      toolCalls,
-      finish: truncated ? 'max_tokens' : 'tool_use',
-      stopSequence: null,
-      outputTokens: thinkingTokens + textTokens + toolTokens,
-    };
+type Turn = Omit<Generation, 'thinking'>;
+
+/** Calls the chosen tools (after a short sentence, Claude-style, when it chose them itself). */
+function toolTurn(input: GenerationInput, tools: ToolDefinition[], rng: Rng, budget: number): Turn {
+  let remaining = budget;
+  let text = '';
+  let textTokens = 0;
+  if (input.textBeforeToolCalls && input.toolMode.kind === 'auto') {
+    textTokens = Math.min(remaining, rng.between(4, 9));
+    text = generateProse(rng, textTokens);
+    remaining -= textTokens;
   }
+  const toolCalls: GeneratedToolCall[] = [];
+  let truncated = false;
+  for (const tool of tools) {
+    const argumentsJson = JSON.stringify(instanceOfSchema(tool.inputSchema ?? { type: 'object' }, rng) ?? {});
+    const nameTokens = countTokens(tool.name);
+    const argumentTokens = countTokens(argumentsJson);
+    const idSuffix = randomChars(rng, 24);
+    if (nameTokens + argumentTokens > remaining) {
+      // Out of budget mid-call: the call is cut off like a real truncated generation.
+      truncated = true;
+      if (remaining >= nameTokens) {
+        const kept = truncateToTokens(argumentsJson, remaining - nameTokens);
+        toolCalls.push({ idSuffix, name: tool.name, argumentsJson: kept, input: {}, tokens: nameTokens + countTokens(kept) });
+      }
+      break;
+    }
+    toolCalls.push({ idSuffix, name: tool.name, argumentsJson, input: JSON.parse(argumentsJson) as unknown, tokens: nameTokens + argumentTokens });
+    remaining -= nameTokens + argumentTokens;
+  }
+  return {
+    text,
+    toolCalls,
+    finish: truncated ? 'max_tokens' : 'tool_use',
+    stopSequence: null,
+    outputTokens: textTokens + toolCalls.reduce((sum, call) => sum + call.tokens, 0),
+  };
+}
 
-  let full: string;
+/** Prose or JSON, cut at the first stop sequence, then at the token budget. */
+function textTurn(input: GenerationInput, rng: Rng, naturalLength: number, budget: number): Turn {
+  let text: string;
   switch (input.format.kind) {
     case 'text':
-      full = generateProse(rng, naturalLength);
+      text = generateProse(rng, naturalLength);
       break;
     case 'json_object':
-      full = jsonObjectAnswer(rng, naturalLength);
+      text = jsonObjectAnswer(rng, naturalLength);
       break;
     case 'json_schema':
-      full = JSON.stringify(instanceOfSchema(input.format.schema, rng));
+      text = JSON.stringify(instanceOfSchema(input.format.schema, rng));
       break;
   }
   let finish: FinishReason = 'end_turn';
   let stopSequence: string | null = null;
-  const stop = findStop(full, input.stopSequences);
+  const stop = findStop(text, input.stopSequences);
   if (stop) {
-    full = full.slice(0, stop.index);
+    text = text.slice(0, stop.index);
     finish = 'stop_sequence';
     stopSequence = stop.sequence;
   }
-  let textTokens = countTokens(full);
-  if (textTokens > budget) {
-    full = truncateToTokens(full, budget);
-    textTokens = countTokens(full);
+  let tokens = countTokens(text);
+  if (tokens > budget) {
+    text = truncateToTokens(text, budget);
+    tokens = countTokens(text);
     finish = 'max_tokens';
     stopSequence = null;
   }
-  return { thinking, text: full, textTokens, toolCalls: [], finish, stopSequence, outputTokens: thinkingTokens + textTokens };
+  return { text, toolCalls: [], finish, stopSequence, outputTokens: tokens };
 }
 
 /** Opaque base64 signature for a thinking block, derived from the seed. */

@@ -108,6 +108,12 @@ export class IdFactory {
     return prefix + randomChars(new Rng(hash53(prefix, this.counter)), length, alphabet);
   }
 
+  /** A UUID-shaped id (version 4 layout), as AWS request ids look. */
+  uuid(): string {
+    const hex = this.next('', 32, 'hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
+  }
+
   reset(): void {
     this.counter = 0;
   }

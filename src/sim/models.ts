@@ -102,11 +102,11 @@ const CLAUDE_TRAITS: ReadonlyArray<[prefix: string, traits: ClaudeTraits]> = [
   ['claude-3-haiku', { snapshot: 'claude-3-haiku-20240307', minCacheableTokens: 2048, maxOutputTokens: 4096, supportsThinking: false, bedrockOneHourCache: false }],
 ];
 
-/** Unknown (newer) Claude names are served with these defaults. */
+/** Unknown (newer) Claude names are served with these defaults, as permissive as the newest models. */
 const DEFAULT_CLAUDE_TRAITS: ClaudeTraits = {
   snapshot: null,
   minCacheableTokens: 1024,
-  maxOutputTokens: 64000,
+  maxOutputTokens: 128000,
   supportsThinking: true,
   bedrockOneHourCache: true,
 };

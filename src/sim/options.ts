@@ -1,4 +1,4 @@
-import type { LengthRange } from './generate.js';
+import type { LengthRange } from './generate';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -56,7 +56,7 @@ export interface ResolvedSimOptions {
   batchLimits: BatchLimits;
 }
 
-export const DEFAULT_BATCH_LIMITS: BatchLimits = {
+const DEFAULT_BATCH_LIMITS: BatchLimits = {
   openaiMaxRequests: 50_000,
   openaiMaxFileBytes: 200 * 1024 * 1024,
   anthropicMaxRequests: 100_000,

@@ -11,8 +11,8 @@
  * Entries expire after a period of inactivity measured on the injected clock; reads refresh it.
  */
 
-import { RollingHash, hash53 } from './hash.js';
-import { scanTokens } from './tokenizer.js';
+import { RollingHash, hash53 } from './hash';
+import { scanTokens } from './tokenizer';
 
 /** Receives a prompt as the model would see it, in order. */
 export interface PromptSink {
@@ -36,7 +36,7 @@ export class TokenCounter implements PromptSink {
 }
 
 export const OPENAI_CACHE_MIN_TOKENS = 1024;
-export const OPENAI_CACHE_INCREMENT = 128;
+const OPENAI_CACHE_INCREMENT = 128;
 
 export interface PrefixCheckpoint {
   tokens: number;
@@ -144,10 +144,10 @@ export class TokenPrefixCache {
 
 export type CacheTtl = '5m' | '1h';
 
-export const CACHE_TTL_MS: Record<CacheTtl, number> = { '5m': 5 * 60_000, '1h': 60 * 60_000 };
+const CACHE_TTL_MS: Record<CacheTtl, number> = { '5m': 5 * 60_000, '1h': 60 * 60_000 };
 
 /** How far before a breakpoint the cache looks for an earlier entry, in blocks. */
-export const LOOKBACK_BLOCKS = 20;
+const LOOKBACK_BLOCKS = 20;
 
 /** One cacheable unit of a prompt (a tool, a system block, a message content block). */
 export interface CacheBlock {

@@ -2,16 +2,20 @@
  * The simulated upstream: one node:http server speaking OpenAI chat completions (+ files and
  * batches), Anthropic Messages (+ message batches) and Bedrock Converse, deterministic, with
  * configurable latency and injectable faults. See DESIGN.md, "The simulated upstream".
+ *
+ * Besides the provider routes it answers a few unauthenticated controls for tests and demos that
+ * run it in another process: `POST /_sim/faults` (a FaultRule as JSON), `DELETE /_sim/faults`,
+ * `GET /_sim/stats` and `POST /_sim/reset`.
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SimCall, type Protocol } from './call.js';
-import { SimContext, type SimStats } from './context.js';
-import { SimError } from './errors.js';
-import { parseFaultRule, type FaultRule } from './faults.js';
-import { parseJson } from './json.js';
-import { resolveOptions, type SimOptions } from './options.js';
+import { SimCall, type Protocol } from './call';
+import { SimContext, type SimStats } from './context';
+import { SimError } from './errors';
+import { parseFaultRule, type FaultRule } from './faults';
+import { parseJson } from './json';
+import { resolveOptions, type SimOptions } from './options';
 import {
   handleCancelMessageBatch,
   handleCreateMessageBatch,
@@ -19,20 +23,22 @@ import {
   handleListMessageBatches,
   handleMessageBatchResults,
   handleRetrieveMessageBatch,
-} from './anthropic/batches.js';
-import { handleCountTokens, handleMessages } from './anthropic/messages.js';
-import { anthropicProtocol } from './anthropic/protocol.js';
-import { handleCancelBatch, handleCreateBatch, handleListBatches, handleRetrieveBatch } from './openai/batches.js';
-import { handleChatCompletions } from './openai/chat.js';
-import { handleDeleteFile, handleFileContent, handleListFiles, handleRetrieveFile, handleUploadFile } from './openai/files.js';
-import { handleListModels, handleRetrieveModel } from './openai/models.js';
-import { openAIProtocol } from './openai/protocol.js';
+} from './anthropic/batches';
+import { handleCountTokens, handleMessages } from './anthropic/messages';
+import { anthropicProtocol } from './anthropic/protocol';
+import { handleBedrockCountTokens, handleConverse, handleConverseStream } from './bedrock/converse';
+import { bedrockProtocol } from './bedrock/protocol';
+import { handleCancelBatch, handleCreateBatch, handleListBatches, handleRetrieveBatch } from './openai/batches';
+import { handleChatCompletions } from './openai/chat';
+import { handleDeleteFile, handleFileContent, handleListFiles, handleRetrieveFile, handleUploadFile } from './openai/files';
+import { handleListModels, handleRetrieveModel } from './openai/models';
+import { openAIProtocol } from './openai/protocol';
 
-export type { SimOptions, AwsCredentials, BatchLimits } from './options.js';
-export type { SimStats } from './context.js';
-export type { FaultRule, FaultKind, FaultMatch } from './faults.js';
-export { FAULT_KINDS } from './faults.js';
-export { countTokens } from './tokenizer.js';
+export type { SimOptions, AwsCredentials, BatchLimits } from './options';
+export type { SimStats } from './context';
+export type { FaultRule, FaultKind, FaultMatch } from './faults';
+export { FAULT_KINDS } from './faults';
+export { countTokens } from './tokenizer';
 
 export interface SimServer {
   /** `http://127.0.0.1:PORT` (no trailing slash, no `/v1`). */
@@ -83,6 +89,9 @@ const ROUTES: Route[] = [
   route('POST', '/v1/messages/batches/{message_batch_id}/cancel', anthropicProtocol, handleCancelMessageBatch),
   route('DELETE', '/v1/messages/batches/{message_batch_id}', anthropicProtocol, handleDeleteMessageBatch),
   route('GET', '/v1/messages/batches/{message_batch_id}/results', anthropicProtocol, handleMessageBatchResults),
+  route('POST', '/model/{modelId}/converse', bedrockProtocol, handleConverse),
+  route('POST', '/model/{modelId}/converse-stream', bedrockProtocol, handleConverseStream),
+  route('POST', '/model/{modelId}/count-tokens', bedrockProtocol, handleBedrockCountTokens),
 ];
 
 /** Routes that exist under another method, for OpenAI-style "Invalid URL" answers. */
@@ -161,10 +170,17 @@ async function handleControl(ctx: SimContext, method: string, path: string, req:
     return;
   }
   req.resume();
-  if (path === '/_sim/faults' && method === 'DELETE') reply(200, { ok: true, cleared: (ctx.faults.clear(), true) });
-  else if (path === '/_sim/stats' && method === 'GET') reply(200, ctx.stats.snapshot());
-  else if (path === '/_sim/reset' && method === 'POST') reply(200, { ok: true, reset: (ctx.reset(), true) });
-  else reply(404, { error: `unknown control route ${method} ${path}; see src/sim/server.ts` });
+  if (path === '/_sim/faults' && method === 'DELETE') {
+    ctx.faults.clear();
+    reply(200, { ok: true });
+  } else if (path === '/_sim/stats' && method === 'GET') {
+    reply(200, ctx.stats.snapshot());
+  } else if (path === '/_sim/reset' && method === 'POST') {
+    ctx.reset();
+    reply(200, { ok: true });
+  } else {
+    reply(404, { error: `unknown control route ${method} ${path}: use POST|DELETE /_sim/faults, GET /_sim/stats or POST /_sim/reset` });
+  }
 }
 
 export async function startSim(options: SimOptions = {}): Promise<SimServer> {

@@ -11,7 +11,7 @@
  * So "Hello, world!" is 4 tokens: `Hello` `,` `world` `!`.
  */
 
-export const MAX_WORD_PIECE = 8;
+const MAX_WORD_PIECE = 8;
 
 const SPACE = 0;
 const WORD = 1;

@@ -5,15 +5,15 @@
  * for `batchDelayMs` after a cancel. Results are served as JSONL at `results_url`.
  */
 
-import type { SimCall } from '../call.js';
-import type { SimContext } from '../context.js';
-import { COMPLETION_WINDOW_MS, itemsProcessedBy } from '../batch-timeline.js';
-import { SimError, invalidRequest } from '../errors.js';
-import { errorKindOfFault } from '../faults.js';
-import { isObject, isString, parseJson, type JsonObject } from '../json.js';
-import { completeMessage, renderMessage } from './messages.js';
-import { anthropicErrorObject, anthropicProtocol } from './protocol.js';
-import { validateMessagesRequest } from './validate.js';
+import type { SimCall } from '../call';
+import type { SimContext } from '../context';
+import { COMPLETION_WINDOW_MS, itemsProcessedBy } from '../batch-timeline';
+import { SimError, invalidRequest } from '../errors';
+import { errorKindOfFault } from '../faults';
+import { isObject, isString, parseJson, type JsonObject } from '../json';
+import { completeMessage, renderMessage } from './messages';
+import { anthropicErrorObject, anthropicProtocol } from './protocol';
+import { validateMessagesRequest } from './validate';
 
 const CUSTOM_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -65,8 +65,14 @@ function viewAt(record: MessageBatchRecord, nowMs: number, stepMs: number): Mess
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** How every batch looks in the answer to its creation, whatever the configured delay. */
+const JUST_CREATED: MessageBatchView = { status: 'in_progress', processed: 0, endedAt: null, unprocessedAs: 'expired' };
+
 function renderBatch(ctx: SimContext, record: MessageBatchRecord) {
-  const view = viewAt(record, ctx.now(), ctx.options.batchDelayMs);
+  return batchObject(record, viewAt(record, ctx.now(), ctx.options.batchDelayMs));
+}
+
+function batchObject(record: MessageBatchRecord, view: MessageBatchView) {
   const done = record.items.slice(0, view.processed);
   const unprocessed = record.items.length - view.processed;
   const ended = view.status === 'ended';
@@ -91,7 +97,7 @@ function renderBatch(ctx: SimContext, record: MessageBatchRecord) {
 }
 
 function errored(ctx: SimContext, error: SimError): ItemResult {
-  return { type: 'errored', error: { type: 'error', error: anthropicErrorObject(error.kind, error.message), request_id: ctx.ids.next('req_011', 24) } };
+  return { type: 'errored', error: { type: 'error', error: anthropicErrorObject(error.kind, error.message), request_id: anthropicProtocol.newRequestId(ctx.ids) } };
 }
 
 /** Runs one batch request like the synchronous API would, at batch tier and without prompt caching. */
@@ -150,14 +156,7 @@ export async function handleCreateMessageBatch(call: SimCall): Promise<void> {
     origin: `http://${call.header('host') ?? `${ctx.options.host}:${ctx.options.port}`}`,
   };
   ctx.anthropicBatches.batches.set(record.id, record);
-  // A new batch is always reported in progress, whatever the configured delay.
-  call.sendJson(200, {
-    ...renderBatch(ctx, record),
-    processing_status: 'in_progress',
-    request_counts: { processing: record.items.length, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
-    ended_at: null,
-    results_url: null,
-  });
+  call.sendJson(200, batchObject(record, JUST_CREATED));
 }
 
 export function handleRetrieveMessageBatch(call: SimCall): void {

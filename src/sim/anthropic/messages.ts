@@ -1,18 +1,18 @@
 /** `POST /v1/messages` (plain and streamed) and `POST /v1/messages/count_tokens`. */
 
-import type { SimCall, StreamAnswer } from '../call.js';
-import type { SimContext } from '../context.js';
-import { invalidRequest } from '../errors.js';
-import { generate, type Generation } from '../generate.js';
-import { hash53 } from '../hash.js';
-import { parseJson } from '../json.js';
-import { claudeSnapshot, claudeTraits } from '../models.js';
-import { uncachedUsage } from '../prompt-cache.js';
-import { SSE_CONTENT_TYPE, sseEvent, sseMalformed } from '../sse.js';
-import { splitTokenPieces } from '../tokenizer.js';
-import { anthropicErrorObject, anthropicKey } from './protocol.js';
-import { finalUserText, hasBreakpoints, promptBlocks } from './prompt.js';
-import { validateMessagesRequest, type MessagesRequest } from './validate.js';
+import type { SimCall, StreamAnswer } from '../call';
+import type { SimContext } from '../context';
+import { invalidRequest } from '../errors';
+import { generate, type Generation } from '../generate';
+import { hash53 } from '../hash';
+import { parseJson } from '../json';
+import { claudeSnapshot, claudeTraits } from '../models';
+import { uncachedUsage } from '../prompt-cache';
+import { SSE_CONTENT_TYPE, sseEvent, sseMalformed } from '../sse';
+import { splitTokenPieces } from '../tokenizer';
+import { anthropicErrorObject, anthropicKey } from './protocol';
+import { finalUserText, hasBreakpoints, promptBlocks } from './prompt';
+import { validateMessagesRequest, type MessagesRequest } from './validate';
 
 const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 const TOO_LARGE_MESSAGE = 'Request exceeds the maximum allowed number of bytes. The maximum request size is 32 MB.';
@@ -36,7 +36,7 @@ export interface MessageResult {
   usage: AnthropicUsage;
 }
 
-export function parseMessagesBody(text: string): unknown {
+function parseMessagesBody(text: string): unknown {
   const parsed = parseJson(text);
   if (parsed === undefined) throw invalidRequest('There was an issue with your request body: it is not valid JSON.');
   return parsed;
@@ -172,7 +172,7 @@ function streamEvents(result: MessageResult): Array<[string, object]> {
   return events;
 }
 
-export function renderMessageStream(result: MessageResult, overloadedMessage: string): StreamAnswer {
+function renderMessageStream(result: MessageResult, overloadedMessage: string): StreamAnswer {
   const events = streamEvents(result);
   const [lastName, lastValue] = events[events.length - 2] as [string, object];
   return {

@@ -4,11 +4,11 @@
  * (a message's framing is charged to its first block, so blocks add up to the whole prompt).
  */
 
-import { isObject, isString, stringifyWithoutCacheControl, type JsonObject } from '../json.js';
-import type { CacheBlock, CacheTtl } from '../prompt-cache.js';
-import { IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, REFERENCED_FILE_TOKENS, inlineDataTokens } from '../prompt-rules.js';
-import { countTokens } from '../tokenizer.js';
-import type { MessagesRequest } from './validate.js';
+import { isObject, isString, stringifyWithoutCacheControl, type JsonObject } from '../json';
+import type { CacheBlock, CacheTtl } from '../prompt-cache';
+import { IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, REFERENCED_FILE_TOKENS, inlineDataTokens } from '../prompt-rules';
+import { countTokens } from '../tokenizer';
+import type { MessagesRequest } from './validate';
 
 function sourceTokens(source: unknown): number {
   if (!isObject(source)) return 0;
@@ -25,7 +25,7 @@ function sourceTokens(source: unknown): number {
 }
 
 /** Tokens of one content block. Thinking from earlier turns is stripped from the context, as the API does. */
-export function contentBlockTokens(block: unknown): number {
+function contentBlockTokens(block: unknown): number {
   if (!isObject(block)) return 0;
   switch (block.type) {
     case 'text':

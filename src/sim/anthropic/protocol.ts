@@ -1,7 +1,7 @@
 /** Anthropic's authentication and error shapes: `{"type":"error","error":{"type","message"},"request_id"}`. */
 
-import type { Protocol, SimCall } from '../call.js';
-import { SimError, invalidRequest, type ErrorKind, type ErrorResponse } from '../errors.js';
+import type { Protocol, SimCall } from '../call';
+import { SimError, invalidRequest, type ErrorKind, type ErrorResponse } from '../errors';
 
 const STATUS_AND_TYPE: Record<ErrorKind, [number, string]> = {
   invalid_request: [400, 'invalid_request_error'],
@@ -37,11 +37,11 @@ export function anthropicErrorObject(kind: ErrorKind, message: string): { type: 
   return { type: STATUS_AND_TYPE[kind][1], message };
 }
 
-export function anthropicErrorStatus(kind: ErrorKind): number {
+function anthropicErrorStatus(kind: ErrorKind): number {
   return STATUS_AND_TYPE[kind][0];
 }
 
-export function renderAnthropicError(error: SimError, requestId: string): ErrorResponse {
+function renderAnthropicError(error: SimError, requestId: string): ErrorResponse {
   const headers: Record<string, string> = {};
   if (error.kind === 'rate_limit' || error.kind === 'flex_capacity') {
     const seconds = error.detail.retryAfterSeconds ?? 1;
@@ -59,7 +59,7 @@ export function anthropicKey(call: SimCall): string {
   return /^Bearer\s+(.+)$/i.exec(call.header('authorization') ?? '')?.[1]?.trim() ?? '';
 }
 
-export function authenticateAnthropic(call: SimCall): void {
+function authenticateAnthropic(call: SimCall): void {
   const key = anthropicKey(call);
   if (key === '') throw new SimError('authentication', 'x-api-key header is required');
   const allowed = call.ctx.options.apiKeys;
@@ -68,9 +68,8 @@ export function authenticateAnthropic(call: SimCall): void {
 }
 
 export const anthropicProtocol: Protocol = {
-  name: 'anthropic',
   requestIdHeader: 'request-id',
-  requestIdPrefix: 'req_011',
+  newRequestId: (ids) => ids.next('req_011', 21),
   authenticate: authenticateAnthropic,
   renderError: renderAnthropicError,
   standardMessage: (kind) => MESSAGES[kind],

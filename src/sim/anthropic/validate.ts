@@ -3,11 +3,11 @@
  * worded like Anthropic's validator ("messages.0.role: Input should be 'user' or 'assistant'").
  */
 
-import { invalidRequest, SimError } from '../errors.js';
-import type { JsonSchema, ToolDefinition, ToolMode } from '../generate.js';
-import { describeJsonType, isFiniteNumber, isInteger, isObject, isString, type JsonObject } from '../json.js';
-import { claudeSnapshot, claudeTraits, isClaudeModel } from '../models.js';
-import type { CacheTtl } from '../prompt-cache.js';
+import { invalidRequest, SimError } from '../errors';
+import type { JsonSchema, ToolDefinition, ToolMode } from '../generate';
+import { describeJsonType, isFiniteNumber, isInteger, isObject, isString, type JsonObject } from '../json';
+import { claudeSnapshot, claudeTraits, isClaudeModel } from '../models';
+import type { CacheTtl } from '../prompt-cache';
 
 export interface MessagesRequest {
   model: string;

@@ -5,16 +5,16 @@
  * cancelling → cancelled). Output and error files appear when the batch reaches its final state.
  */
 
-import type { SimCall } from '../call.js';
-import type { SimContext } from '../context.js';
-import { SimError, invalidRequest } from '../errors.js';
-import { errorKindOfFault } from '../faults.js';
-import { COMPLETION_WINDOW_MS, itemsProcessedBy } from '../batch-timeline.js';
-import { isObject, isString, parseJson, type JsonObject } from '../json.js';
-import { completeChat, renderChatCompletion } from './chat.js';
-import { requireFile, type StoredFile } from './files.js';
-import { openAIProtocol, renderOpenAIError } from './protocol.js';
-import { validateChatRequest } from './validate.js';
+import type { SimCall } from '../call';
+import type { SimContext } from '../context';
+import { SimError, invalidRequest } from '../errors';
+import { errorKindOfFault } from '../faults';
+import { COMPLETION_WINDOW_MS, itemsProcessedBy } from '../batch-timeline';
+import { isObject, isString, parseJson, type JsonObject } from '../json';
+import { completeChat, renderChatCompletion } from './chat';
+import { requireFile, type StoredFile } from './files';
+import { openAIProtocol, renderOpenAIError } from './protocol';
+import { validateChatRequest } from './validate';
 
 const SUPPORTED_ENDPOINTS = ['/v1/chat/completions'];
 
@@ -122,7 +122,7 @@ function validateInput(file: StoredFile, endpoint: string, ctx: SimContext): { l
 /** Runs one batch request like the synchronous API would, without prompt caching. */
 function runItem(ctx: SimContext, line: JsonObject): ItemOutcome {
   const customId = String(line.custom_id);
-  const requestId = ctx.ids.next('req_', 24);
+  const requestId = openAIProtocol.newRequestId(ctx.ids);
   const wrap = (statusCode: number, body: unknown) =>
     JSON.stringify({ id: ctx.ids.next('batch_req_', 32, 'hex'), custom_id: customId, response: { status_code: statusCode, request_id: requestId, body }, error: null });
   const fail = (error: SimError): ItemOutcome => {
@@ -227,12 +227,31 @@ function settle(ctx: SimContext, record: BatchRecord, view: BatchView): void {
   if (errorLines.length > 0) record.errorFileId = write('error', errorLines);
 }
 
+/** How every batch looks in the answer to its creation, whatever the configured delay. */
+const JUST_CREATED: BatchView = {
+  status: 'validating',
+  processed: 0,
+  inProgressAt: null,
+  finalizingAt: null,
+  completedAt: null,
+  failedAt: null,
+  expiredAt: null,
+  cancellingAt: null,
+  cancelledAt: null,
+  finalAt: null,
+};
+
+/** The batch as it stands now, writing its files first if it has just reached a final state. */
 function renderBatch(ctx: SimContext, record: BatchRecord) {
   const view = viewAt(record, ctx.now(), ctx.options.batchDelayMs);
   settle(ctx, record, view);
+  return batchObject(record, view);
+}
+
+function batchObject(record: BatchRecord, view: BatchView) {
   const processed = record.items.slice(0, view.processed);
   const sum = (pick: (item: ItemOutcome) => number) => processed.reduce((total, item) => total + pick(item), 0);
-  const ms = (value: number | null) => (value === null ? null : seconds(value));
+  const unixSeconds = (ms: number | null) => (ms === null ? null : seconds(ms));
   // Requests a cancelled or expired batch never ran are reported as failed.
   const notRun = view.finalAt !== null && view.inProgressAt !== null ? record.items.length - view.processed : 0;
   return {
@@ -246,14 +265,14 @@ function renderBatch(ctx: SimContext, record: BatchRecord) {
     output_file_id: record.outputFileId,
     error_file_id: record.errorFileId,
     created_at: seconds(record.createdAtMs),
-    in_progress_at: ms(view.inProgressAt),
+    in_progress_at: unixSeconds(view.inProgressAt),
     expires_at: seconds(record.createdAtMs + COMPLETION_WINDOW_MS),
-    finalizing_at: ms(view.finalizingAt),
-    completed_at: ms(view.completedAt),
-    failed_at: ms(view.failedAt),
-    expired_at: ms(view.expiredAt),
-    cancelling_at: ms(view.cancellingAt),
-    cancelled_at: ms(view.cancelledAt),
+    finalizing_at: unixSeconds(view.finalizingAt),
+    completed_at: unixSeconds(view.completedAt),
+    failed_at: unixSeconds(view.failedAt),
+    expired_at: unixSeconds(view.expiredAt),
+    cancelling_at: unixSeconds(view.cancellingAt),
+    cancelled_at: unixSeconds(view.cancelledAt),
     request_counts: {
       total: view.inProgressAt !== null ? record.items.length : 0,
       completed: processed.filter((item) => item.ok).length,
@@ -324,8 +343,7 @@ export async function handleCreateBatch(call: SimCall): Promise<void> {
     settled: false,
   };
   ctx.openaiBatches.batches.set(record.id, record);
-  // A new batch is always reported as validating, whatever the configured delay.
-  call.sendJson(200, { ...renderBatch(ctx, record), status: 'validating', in_progress_at: null, finalizing_at: null, completed_at: null, failed_at: null, errors: null });
+  call.sendJson(200, batchObject(record, JUST_CREATED));
 }
 
 export function handleRetrieveBatch(call: SimCall): void {

@@ -1,18 +1,18 @@
 /** `POST /v1/chat/completions`: OpenAI chat completions, plain and streamed. */
 
-import type { SimCall, StreamAnswer } from '../call.js';
-import type { SimContext } from '../context.js';
-import { invalidRequest } from '../errors.js';
-import { generate, pickWord, type FinishReason, type Generation } from '../generate.js';
-import { Rng, hash53, randomChars } from '../hash.js';
-import { parseJson } from '../json.js';
-import { isOpenAIReasoningModel, offersFlex, offersPriority, openAISnapshot, type ReasoningEffort } from '../models.js';
-import { OPENAI_CACHE_MIN_TOKENS, PrefixHasher, TokenCounter } from '../prompt-cache.js';
-import { SSE_CONTENT_TYPE, sseData, sseMalformed } from '../sse.js';
-import { countTokens, splitTokenPieces } from '../tokenizer.js';
-import { openAIKey } from './protocol.js';
-import { finalUserText, walkChatPrompt } from './prompt.js';
-import { validateChatRequest, type ChatRequest } from './validate.js';
+import type { SimCall, StreamAnswer } from '../call';
+import type { SimContext } from '../context';
+import { invalidRequest } from '../errors';
+import { generate, pickWord, type FinishReason, type Generation } from '../generate';
+import { Rng, hash53, randomChars } from '../hash';
+import { parseJson } from '../json';
+import { isOpenAIReasoningModel, offersFlex, offersPriority, openAISnapshot, type ReasoningEffort } from '../models';
+import { OPENAI_CACHE_MIN_TOKENS, PrefixHasher, TokenCounter } from '../prompt-cache';
+import { SSE_CONTENT_TYPE, sseData, sseMalformed } from '../sse';
+import { countTokens, splitTokenPieces } from '../tokenizer';
+import { openAIKey } from './protocol';
+import { finalUserText, walkChatPrompt } from './prompt';
+import { validateChatRequest, type ChatRequest } from './validate';
 
 const BODY_LIMIT_BYTES = 50 * 1024 * 1024;
 /** Completion budget when the request sets none (far above the sim's natural answer lengths). */
@@ -256,7 +256,7 @@ function streamFrames(result: ChatCompletionResult): { frames: string[]; lastChu
   return { frames, lastChunk };
 }
 
-export function renderChatStream(result: ChatCompletionResult, errorMessage: string): StreamAnswer {
+function renderChatStream(result: ChatCompletionResult, errorMessage: string): StreamAnswer {
   const { frames, lastChunk } = streamFrames(result);
   return {
     contentType: SSE_CONTENT_TYPE,
@@ -268,7 +268,7 @@ export function renderChatStream(result: ChatCompletionResult, errorMessage: str
 
 // ---------------------------------------------------------------- handler
 
-export function parseChatBody(text: string): unknown {
+function parseChatBody(text: string): unknown {
   const parsed = parseJson(text);
   if (parsed === undefined) {
     throw invalidRequest(

@@ -1,9 +1,9 @@
 /** OpenAI Files API: upload (multipart), retrieve, list, content, delete. Batch input and output live here. */
 
-import type { SimCall } from '../call.js';
-import type { SimContext } from '../context.js';
-import { SimError, invalidRequest } from '../errors.js';
-import { multipartBoundary, parseMultipart } from '../multipart.js';
+import type { SimCall } from '../call';
+import type { SimContext } from '../context';
+import { SimError, invalidRequest } from '../errors';
+import { multipartBoundary, parseMultipart } from '../multipart';
 
 const UPLOAD_LIMIT_BYTES = 512 * 1024 * 1024;
 const BATCH_FILE_TTL_SECONDS = 30 * 24 * 60 * 60;
@@ -55,7 +55,7 @@ export class FileStore {
   }
 }
 
-export function renderFile(file: StoredFile) {
+function renderFile(file: StoredFile) {
   return {
     id: file.id,
     object: 'file',

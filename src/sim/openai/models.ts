@@ -1,8 +1,8 @@
 /** `GET /v1/models` and `GET /v1/models/{model}`. */
 
-import type { SimCall } from '../call.js';
-import { SimError } from '../errors.js';
-import { OPENAI_MODEL_LIST } from '../models.js';
+import type { SimCall } from '../call';
+import { SimError } from '../errors';
+import { OPENAI_MODEL_LIST } from '../models';
 
 function modelObject(entry: (typeof OPENAI_MODEL_LIST)[number]) {
   return { id: entry.id, object: 'model', created: entry.created, owned_by: entry.owned_by };

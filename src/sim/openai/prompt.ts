@@ -4,8 +4,8 @@
  * assistant turn. The same walk counts tokens and, for long prompts, hashes prefixes for caching.
  */
 
-import { isObject, isString, type JsonObject } from '../json.js';
-import type { PromptSink } from '../prompt-cache.js';
+import { isObject, isString, type JsonObject } from '../json';
+import type { PromptSink } from '../prompt-cache';
 import {
   IMAGE_TOKENS,
   IMAGE_TOKENS_LOW_DETAIL,
@@ -13,8 +13,8 @@ import {
   REFERENCED_FILE_TOKENS,
   REPLY_PRIMING_TOKENS,
   inlineDataTokens,
-} from '../prompt-rules.js';
-import type { ChatRequest } from './validate.js';
+} from '../prompt-rules';
+import type { ChatRequest } from './validate';
 
 /** Feeds the prompt to `sink`; returns the audio tokens it contained (reported separately by OpenAI). */
 export function walkChatPrompt(request: ChatRequest, sink: PromptSink): number {

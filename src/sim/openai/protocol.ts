@@ -1,7 +1,7 @@
 /** OpenAI's authentication and error shapes: `{"error":{"message","type","param","code"}}`. */
 
-import type { Protocol, SimCall } from '../call.js';
-import { SimError, type ErrorKind, type ErrorResponse } from '../errors.js';
+import type { Protocol, SimCall } from '../call';
+import { SimError, type ErrorKind, type ErrorResponse } from '../errors';
 
 const STATUS: Record<ErrorKind, number> = {
   invalid_request: 400,
@@ -78,7 +78,7 @@ function maskKey(key: string): string {
   return key.slice(0, 5) + '*'.repeat(Math.min(key.length - 9, 30)) + key.slice(-4);
 }
 
-export function authenticateOpenAI(call: SimCall): void {
+function authenticateOpenAI(call: SimCall): void {
   const header = call.header('authorization') ?? '';
   const key = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
   if (key === '') {
@@ -103,9 +103,8 @@ export function openAIKey(call: SimCall): string {
 }
 
 export const openAIProtocol: Protocol = {
-  name: 'openai',
   requestIdHeader: 'x-request-id',
-  requestIdPrefix: 'req_',
+  newRequestId: (ids) => ids.next('req_', 32, 'hex'),
   authenticate: authenticateOpenAI,
   renderError: renderOpenAIError,
   standardMessage: (kind) => MESSAGES[kind],

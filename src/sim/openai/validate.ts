@@ -3,10 +3,10 @@
  * and codes. Produces the normalized request the handler works from.
  */
 
-import { invalidRequest, SimError } from '../errors.js';
-import type { JsonSchema, OutputFormat, ToolDefinition, ToolMode } from '../generate.js';
-import { describeJsonType, isFiniteNumber, isInteger, isObject, isString, type JsonObject } from '../json.js';
-import { defaultReasoningEffort, isOpenAIModel, isOpenAIReasoningModel, type ReasoningEffort } from '../models.js';
+import { invalidRequest, SimError } from '../errors';
+import type { JsonSchema, OutputFormat, ToolDefinition, ToolMode } from '../generate';
+import { describeJsonType, isFiniteNumber, isInteger, isObject, isString, type JsonObject } from '../json';
+import { defaultReasoningEffort, isOpenAIModel, isOpenAIReasoningModel, type ReasoningEffort } from '../models';
 
 export type ServiceTierRequest = 'auto' | 'default' | 'flex' | 'scale' | 'priority';
 

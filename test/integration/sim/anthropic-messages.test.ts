@@ -1,8 +1,8 @@
 import Anthropic, { AuthenticationError, BadRequestError, NotFoundError, OverloadedError, RateLimitError } from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSim, type SimServer } from '../../../src/sim/server.js';
-import { countTokens } from '../../../src/sim/tokenizer.js';
-import { MINUTE, manualClock, parseSse, postJson } from './helpers.js';
+import { startSim, type SimServer } from '../../../src/sim/server';
+import { countTokens } from '../../../src/sim/tokenizer';
+import { MINUTE, manualClock, parseSse, postJson } from './helpers';
 
 const MODEL = 'claude-sonnet-4-6';
 const clock = manualClock();

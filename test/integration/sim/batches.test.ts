@@ -1,8 +1,8 @@
 import Anthropic, { BadRequestError as AnthropicBadRequest, ContentTooLargeError } from '@anthropic-ai/sdk';
 import OpenAI, { BadRequestError, NotFoundError, toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSim, type SimServer } from '../../../src/sim/server.js';
-import { MINUTE, manualClock } from './helpers.js';
+import { startSim, type SimServer } from '../../../src/sim/server';
+import { MINUTE, manualClock } from './helpers';
 
 const STEP = MINUTE;
 const HOUR = 60 * MINUTE;
@@ -193,6 +193,26 @@ describe('OpenAI batches', () => {
       });
     } finally {
       await slow.close();
+    }
+  });
+
+  it('completes on the first poll with the default zero delay', async () => {
+    const instant = await startSim();
+    try {
+      const client = new OpenAI({ baseURL: `${instant.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+      const file = await client.files.create({ file: await toFile(jsonl([requestLine('a', 'x')]), 'in.jsonl'), purpose: 'batch' });
+      const created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      expect(created).toMatchObject({ status: 'validating', output_file_id: null, request_counts: { total: 0, completed: 0, failed: 0 } });
+      const done = await client.batches.retrieve(created.id);
+      expect(done).toMatchObject({ status: 'completed', request_counts: { total: 1, completed: 1, failed: 0 }, error_file_id: null });
+      expect(done.output_file_id).toMatch(/^file-/);
+
+      const messages = new Anthropic({ baseURL: instant.url, apiKey: 'k', maxRetries: 0 });
+      const batch = await messages.messages.batches.create({ requests: [{ custom_id: 'a', params: { model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] } }] });
+      expect(batch).toMatchObject({ processing_status: 'in_progress', results_url: null });
+      expect((await messages.messages.batches.retrieve(batch.id)).processing_status).toBe('ended');
+    } finally {
+      await instant.close();
     }
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { simCommand } from '../../../src/sim/command.js';
+import { simCommand } from '../../../src/sim/command';
 
 function captureOutput() {
   let stdout = '';

@@ -7,9 +7,9 @@ import OpenAI, {
   RateLimitError,
 } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSim, type SimServer } from '../../../src/sim/server.js';
-import { countTokens } from '../../../src/sim/tokenizer.js';
-import { MINUTE, manualClock, parseSse, postJson } from './helpers.js';
+import { startSim, type SimServer } from '../../../src/sim/server';
+import { countTokens } from '../../../src/sim/tokenizer';
+import { MINUTE, manualClock, parseSse, postJson } from './helpers';
 
 const clock = manualClock();
 let sim: SimServer;
@@ -130,12 +130,17 @@ describe('OpenAI chat completions', () => {
     expect(text).toBe(plain.choices[0]!.message.content);
   });
 
-  it('returns n choices', async () => {
+  it('returns n choices, and varies with seed', async () => {
     const result = await client.chat.completions.create({ model: 'gpt-4o', n: 3, messages: [{ role: 'user', content: 'Pick a word' }] });
     expect(result.choices.map((c) => c.index)).toEqual([0, 1, 2]);
     expect(new Set(result.choices.map((c) => c.message.content)).size).toBe(3);
     const sum = result.choices.reduce((total, c) => total + countTokens(c.message.content!), 0);
     expect(result.usage!.completion_tokens).toBe(sum);
+
+    const seeded = (seed: number) => client.chat.completions.create({ model: 'gpt-4o', seed, messages: [{ role: 'user', content: 'Pick a word' }] });
+    const [a, b, again] = await Promise.all([seeded(1), seeded(2), seeded(1)]);
+    expect(a.choices[0]!.message.content).not.toBe(b.choices[0]!.message.content);
+    expect(a.choices[0]!.message.content).toBe(again.choices[0]!.message.content);
 
     const stream = client.chat.completions.stream({ model: 'gpt-4o', n: 3, messages: [{ role: 'user', content: 'Pick a word' }] });
     const final = await stream.finalChatCompletion();

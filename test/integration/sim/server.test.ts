@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSim, type SimServer } from '../../../src/sim/server.js';
-import { postJson } from './helpers.js';
+import { startSim, type SimServer } from '../../../src/sim/server';
+import { postJson } from './helpers';
 
 let sim: SimServer;
 beforeAll(async () => {

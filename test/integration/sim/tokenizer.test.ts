@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { generateProse, instanceOfSchema } from '../../../src/sim/generate.js';
-import { Rng } from '../../../src/sim/hash.js';
-import { countTokens, splitTokenPieces, truncateToTokens } from '../../../src/sim/tokenizer.js';
+import { generateProse, instanceOfSchema } from '../../../src/sim/generate';
+import { Rng } from '../../../src/sim/hash';
+import { countTokens, splitTokenPieces, truncateToTokens } from '../../../src/sim/tokenizer';
 
 describe('sim tokenizer', () => {
   it('counts word pieces of up to 8 characters and every other non-space character', () => {

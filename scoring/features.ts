@@ -1,0 +1,471 @@
+/**
+ * Feature extraction over a whole chat request in one pass per text, with charCodeAt and no
+ * regular expressions, so the cost is linear in the prompt and a few nanoseconds per character.
+ *
+ * Count features are reported as log1p(count): appending content never lowers them, and a
+ * thousand digits is not a thousand times harder than one.
+ */
+import { FNV_OFFSET, fnvStep, mix32, pairHash, wordHash } from './hash';
+import { CUE_CATEGORIES, CUE_TABLE, cueBits } from './lexicon';
+import type { ScoringContentPart, ScoringRequest } from './types';
+
+/** The named features, in the order of the value vector. */
+export const FEATURES = [
+  // size and shape
+  'chars',
+  'long_words',
+  'lines',
+  'sentences',
+  'questions',
+  'list_items',
+  'choice_options',
+  // the request around the prompt
+  'system_prompt',
+  'conversation_depth',
+  'tools',
+  'tool_calls',
+  'structured_output',
+  'requested_output',
+  'images',
+  'files',
+  // code
+  'code_fences',
+  'code_symbols',
+  'indented_lines',
+  'identifiers',
+  // math and formal notation
+  'digits',
+  'numbers',
+  'quantities_mentioned',
+  'decimals',
+  'fractions',
+  'latex',
+  'dollars',
+  'operators',
+  'percent_signs',
+  // emphasis and language
+  'caps_words',
+  'proper_nouns',
+  'non_latin',
+  'accented',
+  // cue-word categories (lexicon.ts)
+  ...CUE_CATEGORIES,
+] as const;
+export type FeatureName = (typeof FEATURES)[number];
+
+/**
+ * The prompt's format. Each format has its own weights (sharing most of their strength through
+ * fitting), because the same surface cue means different things in different formats: many
+ * numbers in a multiple-choice question is not what many numbers in a word problem is.
+ */
+export const FORMATS = ['open', 'multiple_choice', 'word_problem', 'formal_math'] as const;
+export type PromptFormat = (typeof FORMATS)[number];
+const MULTIPLE_CHOICE = FORMATS.indexOf('multiple_choice');
+const WORD_PROBLEM = FORMATS.indexOf('word_problem');
+const FORMAL_MATH = FORMATS.indexOf('formal_math');
+const OPEN = FORMATS.indexOf('open');
+
+const index = (name: FeatureName): number => FEATURES.indexOf(name);
+const CHARS = index('chars');
+const LONG_WORDS = index('long_words');
+const LINES = index('lines');
+const SENTENCES = index('sentences');
+const QUESTIONS = index('questions');
+const LIST_ITEMS = index('list_items');
+const CHOICE_OPTIONS = index('choice_options');
+const SYSTEM_PROMPT = index('system_prompt');
+const CONVERSATION_DEPTH = index('conversation_depth');
+const TOOLS = index('tools');
+const TOOL_CALLS = index('tool_calls');
+const STRUCTURED_OUTPUT = index('structured_output');
+const REQUESTED_OUTPUT = index('requested_output');
+const IMAGES = index('images');
+const FILES = index('files');
+const CODE_FENCES = index('code_fences');
+const CODE_SYMBOLS = index('code_symbols');
+const INDENTED_LINES = index('indented_lines');
+const IDENTIFIERS = index('identifiers');
+const DIGITS = index('digits');
+const NUMBERS = index('numbers');
+const QUANTITIES_MENTIONED = index('quantities_mentioned');
+const DECIMALS = index('decimals');
+const FRACTIONS = index('fractions');
+const LATEX = index('latex');
+const DOLLARS = index('dollars');
+const OPERATORS = index('operators');
+const PERCENT_SIGNS = index('percent_signs');
+const CAPS_WORDS = index('caps_words');
+const PROPER_NOUNS = index('proper_nouns');
+const NON_LATIN = index('non_latin');
+const ACCENTED = index('accented');
+const NUMBER_WORDS = index('number_words');
+const FIRST_CUE = index(CUE_CATEGORIES[0]);
+
+/** 1 for features reported as log1p(count); 0 for shares and levels that are already scaled. */
+const IS_COUNT = Uint8Array.from(FEATURES, (_, i) =>
+  i === NON_LATIN || i === ACCENTED || i === STRUCTURED_OUTPUT || i === REQUESTED_OUTPUT ? 0 : 1,
+);
+
+/** Every number token shares one lexical hash: the digits say little, their presence does. */
+const NUMBER_HASH = wordHash('<num>');
+const LONG_WORD_LETTERS = 10;
+/** Output budgets up to this many tokens are ordinary; each doubling above adds one unit. */
+const ORDINARY_OUTPUT_TOKENS = 256;
+
+/**
+ * Where the scanner sends lexical (hashed unigram and bigram) buckets: it sums `values` over
+ * them for scoring, and also records them in `buckets` when fitting.
+ */
+export type LexicalSink = {
+  readonly values: Float32Array;
+  readonly mask: number;
+  readonly buckets: number[] | null;
+};
+
+export type FeatureVector = {
+  /** Indexed like FEATURES. */
+  readonly values: Float64Array;
+  /** Index into FORMATS. */
+  readonly format: number;
+  /** Sum of the lexical values of every unigram and bigram. */
+  readonly lexicalSum: number;
+  /** How many unigrams and bigrams were looked up. */
+  readonly lexicalTerms: number;
+};
+
+type ScanState = {
+  counts: Float64Array;
+  letters: number;
+  /** Formal-notation marks that decide the format but are not features of their own. */
+  carets: number;
+  mathDollars: number;
+  lexicalSum: number;
+  lexicalTerms: number;
+};
+
+const isWhitespaceOrEnd = (code: number): boolean =>
+  Number.isNaN(code) || code === 32 || code === 10 || code === 13 || code === 9;
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+const isAsciiLetter = (code: number): boolean => ((code | 0x20) >= 97 && (code | 0x20) <= 122);
+
+function isMathSymbol(code: number): boolean {
+  return (
+    (code >= 0x2200 && code <= 0x22ff) || // mathematical operators
+    (code >= 0x2190 && code <= 0x21ff) || // arrows
+    code === 0x00b1 || // ±
+    code === 0x00d7 || // ×
+    code === 0x00f7 // ÷
+  );
+}
+
+/** Letters of scripts other than Latin (Greek, Cyrillic, Hebrew, Arabic, Indic, Thai, CJK, Hangul…). */
+function isNonLatinLetter(code: number): boolean {
+  return (
+    (code >= 0x0370 && code <= 0x1fff && !(code >= 0x1e00 && code <= 0x1eff)) ||
+    (code >= 0x3040 && code <= 0x9fff) ||
+    (code >= 0xac00 && code <= 0xd7af)
+  );
+}
+
+const isAccentedLatin = (code: number): boolean =>
+  (code >= 0x00c0 && code <= 0x024f && code !== 0x00d7 && code !== 0x00f7) || (code >= 0x1e00 && code <= 0x1eff);
+
+/** Classifies the first non-blank character of a line: list item, choice option or plain text. */
+function countLineStart(text: string, at: number, code: number, indent: number, counts: Float64Array): void {
+  const next = text.charCodeAt(at + 1);
+  if (indent >= 2) counts[INDENTED_LINES]!++;
+  if ((code === 45 || code === 42 || code === 43 || code === 0x2022) && next === 32) {
+    counts[LIST_ITEMS]!++; // "- item", "* item", "+ item", "• item"
+  } else if (code === 35 && (next === 32 || next === 35)) {
+    counts[LIST_ITEMS]!++; // a markdown heading starts a section
+  } else if (isDigit(code)) {
+    const after = isDigit(next) ? text.charCodeAt(at + 2) : next;
+    if (after === 46 || after === 41) counts[LIST_ITEMS]!++; // "1." or "12)"
+  } else if (isAsciiLetter(code) && (next === 46 || next === 41) && !isAsciiLetter(text.charCodeAt(at + 2))) {
+    counts[CHOICE_OPTIONS]!++; // "A." or "b)"
+  } else if (code === 40 && isAsciiLetter(next) && text.charCodeAt(at + 2) === 41) {
+    counts[CHOICE_OPTIONS]!++; // "(A)"
+  }
+}
+
+/**
+ * One pass over a text. The loop runs one step past the end with a blank sentinel so the last
+ * token ends inside the loop: no closure, so every counter stays in a register-friendly local.
+ */
+function scanText(text: string, state: ScanState, sink: LexicalSink): void {
+  const { counts } = state;
+  const { values, mask, buckets } = sink;
+  let hash = FNV_OFFSET;
+  let tokenLength = 0;
+  let tokenDigits = 0;
+  let tokenLetters = 0;
+  let tokenUpper = 0;
+  let tokenCamel = false;
+  let tokenStartsUpper = false;
+  let previousWasLower = false;
+  let atSentenceStart = true;
+  let previousToken = 0;
+  let hasPreviousToken = false;
+  let atLineStart = true;
+  let indent = 0;
+  let letters = 0;
+  let lexicalSum = 0;
+  let lexicalTerms = 0;
+
+  const length = text.length;
+  for (let i = 0; i <= length; i++) {
+    const code = i < length ? text.charCodeAt(i) : 32;
+    if (atLineStart) {
+      if (code === 32 || code === 9) {
+        indent += code === 9 ? 2 : 1;
+        continue;
+      }
+      if (code !== 10 && code !== 13) countLineStart(text, i, code, indent, counts);
+      atLineStart = false;
+    }
+    const folded = code | 0x20;
+    if (folded >= 97 && folded <= 122) {
+      const upper = code !== folded;
+      if (tokenLength === 0) tokenStartsUpper = upper;
+      if (upper) {
+        tokenUpper++;
+        if (previousWasLower) tokenCamel = true;
+      }
+      previousWasLower = !upper;
+      hash = fnvStep(hash, folded);
+      tokenLength++;
+      tokenLetters++;
+      letters++;
+      continue;
+    }
+    if (code >= 48 && code <= 57) {
+      counts[DIGITS]!++;
+      hash = fnvStep(hash, code);
+      tokenLength++;
+      tokenDigits++;
+      continue;
+    }
+    if ((code === 39 || code === 0x2019) && tokenLength > 0) continue; // "don't" reads as "dont"
+    if (code >= 0xc0) {
+      const accented = isAccentedLatin(code);
+      if (accented || isNonLatinLetter(code)) {
+        counts[accented ? ACCENTED : NON_LATIN]!++;
+        hash = fnvStep(hash, code);
+        tokenLength++;
+        tokenLetters++;
+        letters++;
+        continue;
+      }
+    }
+
+    if (tokenLength > 0) {
+      const isNumber = tokenDigits === tokenLength;
+      const tokenHash = isNumber ? NUMBER_HASH : mix32(hash);
+      if (isNumber) counts[NUMBERS]!++;
+      if (tokenLetters >= LONG_WORD_LETTERS) counts[LONG_WORDS]!++;
+      if (tokenLetters >= 2 && tokenUpper === tokenLetters) counts[CAPS_WORDS]!++;
+      // A capitalized word inside a sentence: a name, a place, a product.
+      if (tokenStartsUpper && tokenUpper === 1 && tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
+      if (tokenCamel) counts[IDENTIFIERS]!++;
+      let cues = cueBits(CUE_TABLE, tokenHash);
+      let bucket = tokenHash & mask;
+      lexicalSum += values[bucket]!;
+      lexicalTerms++;
+      if (buckets !== null) buckets.push(bucket);
+      if (hasPreviousToken) {
+        const pair = pairHash(previousToken, tokenHash);
+        cues |= cueBits(CUE_TABLE, pair);
+        bucket = pair & mask;
+        lexicalSum += values[bucket]!;
+        lexicalTerms++;
+        if (buckets !== null) buckets.push(bucket);
+      }
+      while (cues !== 0) {
+        const lowest = cues & -cues;
+        counts[FIRST_CUE + 31 - Math.clz32(lowest)]!++;
+        cues ^= lowest;
+      }
+      previousToken = tokenHash;
+      hasPreviousToken = true;
+      atSentenceStart = false;
+      hash = FNV_OFFSET;
+      tokenLength = 0;
+      tokenDigits = 0;
+      tokenLetters = 0;
+      tokenUpper = 0;
+      tokenCamel = false;
+      tokenStartsUpper = false;
+      previousWasLower = false;
+    }
+
+    if (code >= 0xc0) {
+      if (isMathSymbol(code)) counts[OPERATORS]!++;
+      continue;
+    }
+    switch (code) {
+      case 10:
+        counts[LINES]!++;
+        atLineStart = true;
+        atSentenceStart = true;
+        indent = 0;
+        break;
+      case 46: // .
+        if (isDigit(text.charCodeAt(i - 1)) && isDigit(text.charCodeAt(i + 1))) counts[DECIMALS]!++;
+        else if (isWhitespaceOrEnd(text.charCodeAt(i + 1))) {
+          counts[SENTENCES]!++;
+          atSentenceStart = true;
+        } else if (isAsciiLetter(text.charCodeAt(i - 1)) && isAsciiLetter(text.charCodeAt(i + 1))) {
+          counts[IDENTIFIERS]!++; // obj.method, file.py
+        }
+        break;
+      case 33: // !
+        if (isWhitespaceOrEnd(text.charCodeAt(i + 1))) {
+          counts[SENTENCES]!++;
+          atSentenceStart = true;
+        }
+        break;
+      case 63: // ?
+        counts[QUESTIONS]!++;
+        counts[SENTENCES]!++;
+        atSentenceStart = true;
+        break;
+      case 47: // /
+        if (isDigit(text.charCodeAt(i - 1)) && isDigit(text.charCodeAt(i + 1))) counts[FRACTIONS]!++;
+        counts[OPERATORS]!++;
+        break;
+      case 92: // backslash: \frac, \sum, \alpha
+        if (isAsciiLetter(text.charCodeAt(i + 1))) counts[LATEX]!++;
+        break;
+      case 36: {
+        // "$x" or "$\frac" opens inline math; "$2" is money.
+        counts[DOLLARS]!++;
+        const next = text.charCodeAt(i + 1);
+        if (isAsciiLetter(next) || next === 92 || next === 40 || next === 45 || next === 123) state.mathDollars++;
+        break;
+      }
+      case 37: // %
+        counts[PERCENT_SIGNS]!++;
+        break;
+      case 95: // _ inside a word: snake_case
+        if (isAsciiLetter(text.charCodeAt(i - 1)) && isAsciiLetter(text.charCodeAt(i + 1))) counts[IDENTIFIERS]!++;
+        break;
+      case 96: // ```
+        if (text.charCodeAt(i + 1) === 96 && text.charCodeAt(i + 2) === 96) {
+          counts[CODE_FENCES]!++;
+          i += 2;
+        }
+        break;
+      case 123: // {
+      case 125: // }
+      case 59: // ;
+        counts[CODE_SYMBOLS]!++;
+        break;
+      case 94: // ^
+        state.carets++;
+        counts[OPERATORS]!++;
+        break;
+      case 43: // +
+      case 42: // *
+      case 61: // =
+      case 60: // <
+      case 62: // >
+        counts[OPERATORS]!++;
+        break;
+      default:
+        break;
+    }
+  }
+  counts[CHARS]! += length;
+  state.letters += letters;
+  state.lexicalSum += lexicalSum;
+  state.lexicalTerms += lexicalTerms;
+}
+
+function partKind(part: ScoringContentPart): 'text' | 'image' | 'file' | 'other' {
+  switch (part.type) {
+    case 'text':
+    case 'input_text':
+    case 'output_text':
+      return 'text';
+    case 'image_url':
+    case 'image':
+    case 'input_image':
+      return 'image';
+    case 'file':
+    case 'input_file':
+    case 'document':
+    case 'input_audio':
+    case 'audio':
+      return 'file';
+    default:
+      return 'other';
+  }
+}
+
+function structuredOutputOf(responseFormat: unknown): number {
+  if (typeof responseFormat !== 'object' || responseFormat === null) return 0;
+  const type = (responseFormat as { type?: unknown }).type;
+  return type === 'json_schema' || type === 'json_object' ? 1 : 0;
+}
+
+function requestedOutputOf(request: ScoringRequest): number {
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (typeof maxTokens !== 'number' || !(maxTokens > ORDINARY_OUTPUT_TOKENS)) return 0;
+  return Math.log2(maxTokens / ORDINARY_OUTPUT_TOKENS);
+}
+
+/** The format, from raw counts: options first, then formal notation, then numbers. */
+function formatOf(counts: Float64Array, state: ScanState): number {
+  if (counts[CHOICE_OPTIONS]! >= 2) return MULTIPLE_CHOICE;
+  if (counts[LATEX]! + state.carets + state.mathDollars >= 1) return FORMAL_MATH;
+  if (counts[NUMBERS]! + counts[NUMBER_WORDS]! >= 2) return WORD_PROBLEM;
+  return OPEN;
+}
+
+/**
+ * Extracts every feature of `request`. `sink` supplies the lexical values to sum (and, when
+ * fitting, collects the lexical buckets).
+ */
+export function extractFeatures(request: ScoringRequest, sink: LexicalSink): FeatureVector {
+  const counts = new Float64Array(FEATURES.length);
+  const state: ScanState = { counts, letters: 0, carets: 0, mathDollars: 0, lexicalSum: 0, lexicalTerms: 0 };
+  let systemChars = 0;
+  let turns = 0;
+  let toolCalls = 0;
+  const messages = Array.isArray(request.messages) ? request.messages : [];
+  for (const message of messages) {
+    const { role, content } = message;
+    const isSystem = role === 'system' || role === 'developer';
+    if (role === 'user' || role === 'assistant') turns++;
+    if (role === 'tool' || role === 'function') toolCalls++;
+    if (Array.isArray(message.tool_calls)) toolCalls += message.tool_calls.length;
+    const charsBefore = counts[CHARS]!;
+    if (typeof content === 'string') {
+      scanText(content, state, sink);
+    } else if (Array.isArray(content)) {
+      for (const part of content) {
+        const kind = partKind(part);
+        if (kind === 'text' && typeof part.text === 'string') scanText(part.text, state, sink);
+        else if (kind === 'image') counts[IMAGES]!++;
+        else if (kind === 'file') counts[FILES]!++;
+      }
+    }
+    if (isSystem) systemChars += counts[CHARS]! - charsBefore;
+  }
+  counts[SYSTEM_PROMPT] = systemChars;
+  counts[CONVERSATION_DEPTH] = Math.max(0, turns - 1);
+  counts[TOOLS] = Array.isArray(request.tools) ? request.tools.length : 0;
+  counts[TOOL_CALLS] = toolCalls;
+  counts[STRUCTURED_OUTPUT] = structuredOutputOf(request.response_format);
+  counts[REQUESTED_OUTPUT] = requestedOutputOf(request);
+  counts[QUANTITIES_MENTIONED] = counts[NUMBERS]! + counts[NUMBER_WORDS]!;
+  counts[CODE_FENCES] = Math.floor(counts[CODE_FENCES]! / 2 + 0.5); // a fence pair is one block
+  const format = formatOf(counts, state);
+  const letters = state.letters;
+  counts[NON_LATIN] = letters === 0 ? 0 : counts[NON_LATIN]! / letters;
+  counts[ACCENTED] = letters === 0 ? 0 : counts[ACCENTED]! / letters;
+  for (let i = 0; i < counts.length; i++) {
+    if (IS_COUNT[i] === 1) counts[i] = Math.log1p(counts[i]!);
+  }
+  return { values: counts, format, lexicalSum: state.lexicalSum, lexicalTerms: state.lexicalTerms };
+}

@@ -1,0 +1,118 @@
+/**
+ * Cue words: hand-picked lowercase words and word pairs that signal what kind of work a prompt
+ * asks for. Each cue belongs to one or more categories; the scanner counts hits per category.
+ * Apostrophes are dropped by the scanner, so "don't" is listed as "dont".
+ */
+import { pairHash, wordHash } from './hash';
+
+export const CUE_CATEGORIES = [
+  'reasoning',
+  'math_words',
+  'code_words',
+  'constraints',
+  'long_output',
+  'short_output',
+  'simple_task',
+  'creative',
+  'quantities',
+  'negation',
+  'hard_words',
+  'conditionals',
+  'number_words',
+  'comparisons',
+] as const;
+export type CueCategory = (typeof CUE_CATEGORIES)[number];
+
+const CUES: Readonly<Record<CueCategory, string>> = {
+  reasoning: `why explain explaining explanation analyze analyse analysis analyzing compare comparison
+    contrast evaluate evaluating justify justification prove proof derive derivation reason reasoning
+    infer inference deduce implication implications tradeoff tradeoffs critique critically assess
+    argue argument hypothesis consequence consequences strategy strategies optimize optimise design
+    debate discuss interpret interpretation determine diagnose troubleshoot investigate;
+    step_by think_through walk_through pros_and in_depth trade_offs what_if`,
+  math_words: `solve solving calculate calculation compute computing equation equations integral integrate
+    derivative differentiate probability matrix matrices polynomial theorem lemma prime primes integer
+    integers remainder divisible divisor divisors factorial ratio fraction fractions sum product
+    quotient median area volume perimeter radius diameter angle angles triangle circle rectangle
+    polygon coordinate coordinates graph sequence series converge converges vector vectors eigenvalue
+    logarithm log ln sqrt exponent exponential modulo mod gcd lcm permutation permutations
+    combinations variance deviation roots root digit digits domain slope intercept parabola
+    hyperbola ellipse asymptote sin cos tan pi infinity inequality maximize minimize rational
+    irrational parallelogram hypotenuse simplify real complex function functions`,
+  code_words: `code coding function functions implement implementation algorithm algorithms program
+    programming python javascript typescript java rust golang sql regex debug bug bugs compile
+    compiler class method api script bash shell query recursion recursive refactor variable array
+    loop json yaml html css react database server docker kubernetes git linux async thread
+    concurrency pointer runtime exception syntax library framework def return import const var
+    void static println printf console lambda struct enum interface endpoint`,
+  constraints: `must exactly only ensure without never always limit require required requirement
+    requirements constraint constraints format formatted strictly specifically words sentences
+    paragraphs characters bullet bullets table json csv markdown;
+    at_least at_most no_more fewer_than less_than do_not dont_use must_not`,
+  long_output: `essay detailed comprehensive thorough thoroughly elaborate report article blog chapter
+    chapters outline guide tutorial proposal whitepaper thesis documentation; in_detail long_form`,
+  short_output: `briefly brief short concise concisely quick quickly tldr;
+    one_word one_sentence single_word yes_or`,
+  simple_task: `translate translation summarize summary rewrite rephrase paraphrase list define definition
+    spell spelling grammar hello hi hey thanks thank capital synonym synonyms antonym email tweet
+    greeting joke recommend suggest`,
+  creative: `write poem poetry story compose draft imagine pretend roleplay character lyrics song slogan
+    haiku fiction narrative persuasive creative`,
+  quantities: `twice half double triple thrice third quarter dozen dozens percent percentage discount
+    profit interest rate remaining remainder ratio average each per every respectively increase
+    decrease increased decreased`,
+  negation: `not except least false incorrect never none neither nor cannot unlikely exception`,
+  hard_words: `difficult hard challenging tricky advanced rigorous rigorously formal formally research
+    expert nontrivial sophisticated novel complicated counterexample generalize asymptotic optimal;
+    edge_cases`,
+  conditionals: `if suppose assume assuming given unless whether otherwise`,
+  number_words: `one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty
+    fifty sixty seventy eighty ninety hundred hundreds thousand thousands million half twice double
+    triple dozen`,
+  comparisons: `older younger taller shorter longer faster slower cheaper heavier; more_than less_than
+    fewer_than times_as as_many as_much greater_than smaller_than`,
+};
+
+/** Entries are `hash → category bit set`, keyed by word hashes and by word-pair hashes. */
+export type CueTable = { readonly keys: Int32Array; readonly bits: Int32Array; readonly mask: number };
+
+function buildCueTable(): CueTable {
+  const entries = new Map<number, number>();
+  CUE_CATEGORIES.forEach((category, bit) => {
+    for (const cue of CUES[category].split(/[\s;]+/)) {
+      if (cue === '') continue;
+      const parts = cue.split('_');
+      const hash = parts.length === 1 ? wordHash(cue) : pairHash(wordHash(parts[0]!), wordHash(parts[1]!));
+      entries.set(hash, (entries.get(hash) ?? 0) | (1 << bit));
+    }
+  });
+  // Open addressing at most 25% full, so a miss ends on the first or second probe.
+  let size = 1;
+  while (size < entries.size * 4) size <<= 1;
+  const keys = new Int32Array(size);
+  const bits = new Int32Array(size);
+  const mask = size - 1;
+  for (const [hash, categoryBits] of entries) {
+    // 0 marks an empty slot; a cue hashing to 0 is astronomically unlikely and would be dropped.
+    if (hash === 0) continue;
+    let slot = hash & mask;
+    while (keys[slot] !== 0) slot = (slot + 1) & mask;
+    keys[slot] = hash | 0;
+    bits[slot] = categoryBits;
+  }
+  return { keys, bits, mask };
+}
+
+export const CUE_TABLE: CueTable = buildCueTable();
+
+/** The category bit set of a word or pair hash; 0 when it is not a cue. */
+export function cueBits(table: CueTable, hash: number): number {
+  const key = hash | 0;
+  let slot = key & table.mask;
+  for (;;) {
+    const stored = table.keys[slot]!;
+    if (stored === key) return table.bits[slot]!;
+    if (stored === 0) return 0;
+    slot = (slot + 1) & table.mask;
+  }
+}
