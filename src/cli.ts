@@ -12,6 +12,7 @@ const USAGE = `sluice <command>
   sim                   start the simulated upstream (OpenAI, Anthropic, Bedrock protocols)
   demo                  sim + gateway + a sample workload + a spend report
   router eval|calibrate offline evaluation / calibration of the complexity scorer
+  report                chargeback report: --from --to --group-by --format json|csv|focus --out
   jobs run <job>|list   run one scheduled job now
 
 Configuration comes from the environment and SLUICE_CONFIG (see README.md).`;
@@ -29,6 +30,7 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./cli/demo')).demoCommand,
   router: async () => (await import('./cli/router')).routerCommand,
   jobs: async () => (await import('./cli/jobs')).jobsCommand,
+  report: async () => (await import('./cli/report')).reportCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {
