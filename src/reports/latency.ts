@@ -2,7 +2,7 @@
  * Latency percentiles from a mergeable histogram, so hourly and daily rollups can answer p50/p95/p99
  * without the raw events. Buckets are log-scale with eight per doubling: bucket 0 holds 0 ms, and
  * bucket j ≥ 1 starts at the j-th distinct value of ceil(2^(i/8)) ms (1, 2, 3, ... 16, 18, 20, 21,
- * 23, ...), up to a last open bucket from 2^21 ms (35 minutes) on. Below 17 ms every bucket is one
+ * 23, ...), up to a last open bucket from 2^21 ms (35 minutes) on. Up to 15 ms every bucket is one
  * millisecond wide, so those latencies are exact.
  *
  * A percentile is the nearest-rank percentile of the histogram (the smallest bucket whose

@@ -126,12 +126,18 @@ export interface AnomalyOptions {
   threshold: number;
   /** Fewest days of history (from the principal's first active day) needed to judge. */
   minDays: number;
+  /**
+   * The least change from the median, as a fraction of it, worth flagging: a very steady
+   * principal has a tiny MAD, and a 10% wobble would otherwise score as an outlier.
+   */
+  minRelativeChange: number;
 }
 
-export const DEFAULT_ANOMALY_OPTIONS: AnomalyOptions = { threshold: 3.5, minDays: 7 };
+export const DEFAULT_ANOMALY_OPTIONS: AnomalyOptions = { threshold: 3.5, minDays: 7, minRelativeChange: 0.5 };
 
 /**
- * Flags days whose spend is far from the principal's usual, by robust z-score over the window.
+ * Flags days whose spend is far from the principal's usual, by robust z-score over the window,
+ * when the change is also large in relative terms (see AnomalyOptions.minRelativeChange).
  * `series` maps a principal to its spend on each of `days` (same order, zeros included); days
  * before a principal's first spend are not part of its history. Strongest first.
  */
@@ -145,6 +151,7 @@ export function detectAnomalies(series: ReadonlyMap<string, readonly number[]>, 
     const center = median([...history]);
     robustZScores(history).forEach((score, i) => {
       if (Math.abs(score) <= options.threshold) return;
+      if (Math.abs(history[i]! - center) < options.minRelativeChange * center) return;
       anomalies.push({
         principal,
         day: isoDate(days[first + i]!),
