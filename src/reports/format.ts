@@ -11,18 +11,20 @@ export type CsvCell = string | number | bigint | null;
 
 // Spreadsheets run a text cell that starts with one of these as a formula (CSV injection).
 const FORMULA_START = /^[=+\-@\t\r]/;
+const DECIMAL = /^-?\d+(?:\.\d+)?$/;
 
 /**
  * One CSV record per RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes doubled,
  * records end in CRLF, null is an empty field. Text (never numbers) that a spreadsheet would run
- * as a formula gets a leading apostrophe, the usual neutralization.
+ * as a formula gets a leading apostrophe, the usual neutralization (decimal numbers such as
+ * "-1.5" are left alone).
  */
 export function csvRecord(cells: readonly CsvCell[]): string {
   return `${cells
     .map((cell) => {
       if (cell === null) return '';
       if (typeof cell !== 'string') return String(cell);
-      const text = FORMULA_START.test(cell) ? `'${cell}` : cell;
+      const text = FORMULA_START.test(cell) && !DECIMAL.test(cell) ? `'${cell}` : cell;
       return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
     })
     .join(',')}\r\n`;

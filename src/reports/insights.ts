@@ -13,10 +13,10 @@ export async function dailySpend(db: Db, fromMs: number, toMs: number): Promise<
   return days;
 }
 
-/** The current month's spend so far and its month-end forecast, as of `nowMs`. */
+/** The current month's spend up to and including `nowMs`, and its month-end forecast. */
 export async function monthForecast(db: Db, nowMs: number): Promise<MonthForecast & { daily: { day: string; cost_nusd: number }[] }> {
   const start = monthStart(nowMs);
-  const daily = await dailySpend(db, Math.min(start, floorTo(nowMs, DAY_MS) - FORECAST_LOOKBACK_DAYS * DAY_MS), nowMs);
+  const daily = await dailySpend(db, Math.min(start, floorTo(nowMs, DAY_MS) - FORECAST_LOOKBACK_DAYS * DAY_MS), nowMs + 1);
   const spendToDate = daily.filter((d) => d.day >= start).reduce((sum, d) => sum + d.costNusd, 0);
   return {
     ...forecastMonthEnd(nowMs, daily, spendToDate),

@@ -1,36 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csvRecord, toJson, usdFromNusd, usdLabel } from '../../src/reports/format';
 import { FOCUS_COLUMNS, FOCUS_SLUICE_COLUMNS, focusDateTime } from '../../src/reports/focus';
-
-/** Parses RFC 4180 text (quoted fields, doubled quotes, CRLF) back into records. */
-export function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      record.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  if (field !== '' || record.length > 0) throw new Error('CSV does not end with CRLF');
-  return records;
-}
+import { parseCsv } from '../helpers/csv';
 
 describe('csvRecord (RFC 4180)', () => {
   it('quotes fields with commas, quotes, CR or LF, doubles quotes, and ends records with CRLF', () => {
@@ -40,7 +11,7 @@ describe('csvRecord (RFC 4180)', () => {
   });
 
   it('neutralizes text a spreadsheet would run as a formula, but never numbers', () => {
-    expect(csvRecord(['=HYPERLINK("x")', '+1', '@sum', '-rf', -5, 'ok'])).toBe(`"'=HYPERLINK(""x"")",'+1,'@sum,'-rf,-5,ok\r\n`);
+    expect(csvRecord(['=HYPERLINK("x")', '+1', '@sum', '-rf', -5, '-0.000000123', 'ok'])).toBe(`"'=HYPERLINK(""x"")",'+1,'@sum,'-rf,-5,-0.000000123,ok\r\n`);
   });
 });
 
