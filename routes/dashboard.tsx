@@ -396,7 +396,7 @@ const TopPrincipals: FC<{ data: DashboardData }> = ({ data }) => (
           {data.topPrincipals.map((p) => (
             <tr data-key={p.key}>
               <th scope="row">
-                {p.key_name ?? p.key} <span class="note">{p.key}</span>
+                {p.key_name === null ? p.key : [p.key_name, ' ', <span class="note">{p.key}</span>]}
               </th>
               <td>{p.team ?? '–'}</td>
               <td class="num">

@@ -6,6 +6,7 @@ import { parseHints } from '../src/gateway/hints';
 import { listModels } from '../src/catalog/list-models';
 import { SluiceError } from '../src/errors';
 import { readJson } from '../src/http/body';
+import { callerSignal } from '../src/http/raw';
 import { renderError } from '../src/http/errors';
 import { requireKey } from '../src/http/auth';
 import { speaks } from '../src/http/protocol';
@@ -65,16 +66,17 @@ export const openaiRoutes = new Hono<AppEnv>()
     const request = await readJson(c, ChatRequest);
     const hints = parseHints((name) => c.req.header(name));
     const stream = request.stream === true;
-    const outcome = await handleChat(c.var.services, {
-      requestId: c.var.requestId,
+    const services = c.get('services');
+    const outcome = await handleChat(services, {
+      requestId: c.get('requestId'),
       surface: 'openai',
-      principal: c.var.principal,
+      principal: c.get('principal'),
       request,
       stream,
       hints,
-      receivedAt: c.var.services.deps.clock.now(),
-      startedHr: c.var.startedHr,
-      signal: c.req.raw.signal,
+      receivedAt: services.deps.clock.now(),
+      startedHr: c.get('startedHr'),
+      signal: callerSignal(c),
     });
     return respond(outcome, request.stream_options?.include_usage === true);
   })

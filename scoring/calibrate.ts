@@ -77,6 +77,7 @@ export const FEATURE_PRIORS: Readonly<Record<FeatureName, Prior>> = {
   decimals: [0.1, 'positive'],
   fractions: [0.1, 'positive'],
   latex: [0.3, 'positive'],
+  variables: [0.1, 'positive'],
   dollars: [0, 'free'],
   operators: [0.1, 'positive'],
   percent_signs: [0.1, 'positive'],
@@ -98,6 +99,8 @@ export const FEATURE_PRIORS: Readonly<Record<FeatureName, Prior>> = {
   conditionals: [0.1, 'free'],
   number_words: [0.05, 'positive'],
   comparisons: [0.1, 'positive'],
+  extremes: [0.1, 'positive'],
+  counting: [0.1, 'positive'],
 };
 
 export type FitOptions = {
@@ -129,7 +132,7 @@ export const DEFAULT_FIT_OPTIONS: Omit<FitOptions, 'version' | 'fittedOn'> = {
   lexicalMinExamples: 5,
   lexicalSmoothing: 10,
   lexicalFolds: 5,
-  priorL2: 1e-3,
+  priorL2: 1,
   formatL2: 1e-3,
   boundaryWeights: {},
   groupShares: {},
@@ -472,14 +475,15 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
   );
 
   // Undo the standardization (w = slope · v / sd) and fold the means into each format's bias.
-  // A column that was not learned keeps its prior, and the bias absorbs its constant part.
+  // A column that was not learned keeps its prior (priors live on the regression's scale, so
+  // Platt's slope applies to them too), and the bias absorbs its constant part.
   const formats = Object.fromEntries(
     FORMATS.map((format, f) => {
       const weightOf = (j: number): number =>
         learned[j]
           ? (slope * (parameters[sharedOffset + j]! + parameters[deviationOffset + f * width + j]!)) / deviations[j]!
           : j < FEATURES.length
-            ? FEATURE_PRIORS[FEATURES[j]!][0]
+            ? slope * FEATURE_PRIORS[FEATURES[j]!][0]
             : 0;
       let bias = intercept;
       const features: Partial<Record<FeatureName, number>> = {};

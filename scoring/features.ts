@@ -40,6 +40,7 @@ export const FEATURES = [
   'decimals',
   'fractions',
   'latex',
+  'variables',
   'dollars',
   'operators',
   'percent_signs',
@@ -91,6 +92,7 @@ const QUANTITIES_MENTIONED = index('quantities_mentioned');
 const DECIMALS = index('decimals');
 const FRACTIONS = index('fractions');
 const LATEX = index('latex');
+const VARIABLES = index('variables');
 const DOLLARS = index('dollars');
 const OPERATORS = index('operators');
 const PERCENT_SIGNS = index('percent_signs');
@@ -109,6 +111,9 @@ const IS_COUNT = Uint8Array.from(FEATURES, (_, i) =>
 /** Every number token shares one lexical hash: the digits say little, their presence does. */
 const NUMBER_HASH = wordHash('<num>');
 const LONG_WORD_LETTERS = 10;
+/** Unfinalized FNV hashes of the one-letter words "a" and "i". */
+const A_HASH = fnvStep(FNV_OFFSET, 97) | 0;
+const I_HASH = fnvStep(FNV_OFFSET, 105) | 0;
 /** Output budgets up to this many tokens are ordinary; each doubling above adds one unit. */
 const ORDINARY_OUTPUT_TOKENS = 256;
 
@@ -267,6 +272,8 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       // A capitalized word inside a sentence: a name, a place, a product.
       if (tokenStartsUpper && tokenUpper === 1 && tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
       if (tokenCamel) counts[IDENTIFIERS]!++;
+      // A lone letter other than the words "a" and "I": x, n, f, k — a variable.
+      if (tokenLength === 1 && tokenLetters === 1 && (hash | 0) !== A_HASH && (hash | 0) !== I_HASH) counts[VARIABLES]!++;
       let cues = cueBits(CUE_TABLE, tokenHash);
       let bucket = tokenHash & mask;
       lexicalSum += values[bucket]!;

@@ -20,6 +20,8 @@ export const CUE_CATEGORIES = [
   'conditionals',
   'number_words',
   'comparisons',
+  'extremes',
+  'counting',
 ] as const;
 export type CueCategory = (typeof CUE_CATEGORIES)[number];
 
@@ -71,6 +73,8 @@ const CUES: Readonly<Record<CueCategory, string>> = {
     triple dozen`,
   comparisons: `older younger taller shorter longer faster slower cheaper heavier; more_than less_than
     fewer_than times_as as_many as_much greater_than smaller_than`,
+  extremes: `largest smallest greatest maximum minimum max min maximal minimal fewest highest lowest`,
+  counting: `ways arrangements distinct possible; how_many number_of ordered_pairs ordered_triples`,
 };
 
 /** Entries are `hash → category bit set`, keyed by word hashes and by word-pair hashes. */

@@ -37,8 +37,10 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
     const requestId = newId('req', deps.clock.now());
     c.set('requestId', requestId);
     c.set('protocol', 'admin');
-    await next();
+    // Set before the handler: a header added after the response exists forces Hono to copy it.
+    // (The chat routes build their own Response and put the id in it themselves.)
     c.header('x-sluice-request-id', requestId);
+    await next();
   });
   app.onError(handleError);
   app.notFound(() => {

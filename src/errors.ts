@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'upstream_overloaded'
   | 'upstream_timeout'
   | 'upstream_not_configured'
+  | 'client_closed'
   | 'internal';
 
 export function statusForCode(code: ErrorCode): number {
@@ -52,6 +53,9 @@ export function statusForCode(code: ErrorCode): number {
       return 504;
     case 'internal':
       return 500;
+    case 'client_closed':
+      // nginx's convention for "the client went away"; nobody is left to read it.
+      return 499;
   }
 }
 

@@ -2,7 +2,8 @@ import { createClient, type Client } from '@libsql/client';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import * as schema from './schema';
 
-export type Db = LibSQLDatabase<typeof schema>;
+/** The typed database; `$client` is the underlying libSQL client, for plain-SQL batches. */
+export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
 
 export interface Database {
   db: Db;

@@ -130,7 +130,7 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, target.timeoutMs);
     const status: EventStatus = failure ? 'error' : 'aborted';
     record(services, attempt, { status, usage: ZERO_USAGE, tier: target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
-    throw failure ?? new SluiceError('upstream_error', 'The request was aborted by the caller.');
+    throw failure ?? new SluiceError('client_closed', 'The caller closed the connection before the upstream answered.');
   }
 
   if (response.status < 200 || response.status >= 300) {

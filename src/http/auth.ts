@@ -19,7 +19,7 @@ export const requireKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!secret) {
     throw new SluiceError('unauthorized', 'No API key: send your Sluice key as "Authorization: Bearer sk-sluice-..." or "x-api-key: sk-sluice-...".');
   }
-  const principal = await c.var.services.keys.authenticate(secret);
+  const principal = await c.get('services').keys.authenticate(secret);
   if (!principal) throw new SluiceError('unauthorized', 'The API key is not a valid Sluice key, or it has been revoked.');
   c.set('principal', principal);
   await next();
@@ -29,7 +29,7 @@ export const requireKey: MiddlewareHandler<AppEnv> = async (c, next) => {
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const secret = presentedKey((name) => c.req.header(name));
   if (!secret) throw new SluiceError('unauthorized', 'Admin routes need the admin key: "Authorization: Bearer <SLUICE_ADMIN_KEY>".');
-  if (!timingSafeEqual(await sha256Hex(secret), c.var.services.adminKeyHash)) {
+  if (!timingSafeEqual(await sha256Hex(secret), c.get('services').adminKeyHash)) {
     throw new SluiceError('unauthorized', 'The admin key is not valid.');
   }
   await next();

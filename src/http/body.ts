@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { SluiceError } from '../errors';
 import { fromZodError } from './errors';
+import { readBodyText, tooLarge } from './raw';
 import type { AppEnv } from './types';
 
 /**
@@ -10,15 +11,14 @@ import type { AppEnv } from './types';
  * valid JSON, and the value must match the schema. Each failure names what was wrong.
  */
 export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
-  const limit = c.var.services.deps.config.maxBodyBytes;
+  const limit = c.get('services').deps.config.maxBodyBytes;
   const contentType = c.req.header('content-type') ?? '';
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
     throw new SluiceError('unsupported_media_type', `Send the request body as JSON with Content-Type: application/json (got ${contentType ? `"${contentType}"` : 'none'}).`);
   }
   const declared = Number(c.req.header('content-length'));
   if (declared > limit) throw tooLarge(limit);
-  const text = await c.req.text();
-  if (text.length > limit && new TextEncoder().encode(text).byteLength > limit) throw tooLarge(limit);
+  const text = await readBodyText(c, limit);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -28,10 +28,6 @@ export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: 
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw fromZodError(parsed.error);
   return parsed.data;
-}
-
-function tooLarge(limit: number): SluiceError {
-  return new SluiceError('payload_too_large', `The request body is larger than this gateway's limit of ${limit} bytes (SLUICE_MAX_BODY_BYTES).`);
 }
 
 /** Validates query parameters against a schema, answering 400 with the parameter's name. */

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
+import type { InStatement, InValue } from '@libsql/client';
+import { getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import type { Logger } from '../deps';
 import type { Metrics } from '../ops/metrics';
@@ -7,13 +7,18 @@ import { usageEvents } from './schema';
 
 export type LedgerEvent = typeof usageEvents.$inferSelect;
 
+/** Anything that renders to SQL, such as a drizzle query builder (`db.insert(...)...`). */
+export interface SqlStatement {
+  toSQL(): { sql: string; params: unknown[] };
+}
+
 /**
  * Extra statements committed in the same transaction as a batch of events (rollups, counters).
  * The hook sees only events that are not in the ledger yet: after a failed flush, whose commit may
- * have gone through anyway, the retry leaves out the events that did commit, so a hook that adds
- * its events up never counts one twice.
+ * have gone through anyway, the retry leaves out the events that did commit (and so had their
+ * hooks' statements committed with them), so a hook that adds its events up never counts one twice.
  */
-export type FlushHook = (events: readonly LedgerEvent[]) => BatchItem<'sqlite'>[];
+export type FlushHook = (events: readonly LedgerEvent[]) => SqlStatement[];
 /** Called after a batch of events is committed. */
 export type CommitListener = (events: readonly LedgerEvent[]) => void;
 
@@ -24,6 +29,30 @@ export interface LedgerWriterOptions {
 }
 
 const ROWS_PER_INSERT = 200;
+
+/**
+ * The event insert is plain SQL with bound values: building it through the query builder costs
+ * tens of microseconds per event, more than the rest of the request path.
+ */
+const COLUMNS = Object.entries(getTableColumns(usageEvents)).map(([property, column]) => ({ property: property as keyof LedgerEvent, name: column.name }));
+const ROW_PLACEHOLDERS = `(${COLUMNS.map(() => '?').join(',')})`;
+const INSERT_PREFIX = `INSERT INTO usage_events (${COLUMNS.map((c) => `"${c.name}"`).join(',')}) VALUES `;
+
+function insertEvents(events: readonly LedgerEvent[]): InStatement {
+  const args: InValue[] = [];
+  for (const event of events) {
+    for (const column of COLUMNS) {
+      const value = event[column.property];
+      args.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
+    }
+  }
+  return { sql: `${INSERT_PREFIX}${events.map(() => ROW_PLACEHOLDERS).join(',')} ON CONFLICT DO NOTHING`, args };
+}
+
+function toStatement(statement: SqlStatement): InStatement {
+  const { sql, params } = statement.toSQL();
+  return { sql, args: params as InValue[] };
+}
 const MAX_BACKOFF_MS = 30_000;
 const CLOSE_ATTEMPTS = 5;
 
@@ -145,13 +174,11 @@ export class LedgerWriter {
 
   private async commit(batch: LedgerEvent[]): Promise<void> {
     const fresh = this.failures > 0 ? await this.uncommitted(batch) : batch;
-    const statements: BatchItem<'sqlite'>[] = [];
-    for (let i = 0; i < fresh.length; i += ROWS_PER_INSERT) {
-      statements.push(this.db.insert(usageEvents).values(fresh.slice(i, i + ROWS_PER_INSERT)).onConflictDoNothing());
-    }
-    for (const hook of this.hooks) statements.push(...hook(fresh));
-    const [first, ...rest] = statements;
-    if (!first) return;
-    await this.db.batch([first, ...rest]);
+    if (fresh.length === 0) return;
+    const statements: InStatement[] = [];
+    for (let i = 0; i < fresh.length; i += ROWS_PER_INSERT) statements.push(insertEvents(fresh.slice(i, i + ROWS_PER_INSERT)));
+    for (const hook of this.hooks) statements.push(...hook(fresh).map(toStatement));
+    // One batch is one transaction: the events and their hooks' statements commit together.
+    await this.db.$client.batch(statements, 'write');
   }
 }

@@ -39,7 +39,7 @@ export function rollupFlushHook(db: Db): FlushHook {
   return (events) => {
     if (events.length === 0) return [];
     const ids = JSON.stringify(events.map((e) => e.id));
-    return rollUp(sql`id IN (SELECT value FROM json_each(${ids}))`).map((statement) => db.run(statement));
+    return rollUp(sql`id IN (SELECT value FROM json_each(${ids}))`).map((statement) => ({ toSQL: () => db.run(statement).getQuery() }));
   };
 }
 

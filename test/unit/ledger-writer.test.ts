@@ -6,6 +6,7 @@ import { usageEvents } from '../../src/ledger/schema';
 import { LedgerWriter, type LedgerEvent } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
 import { createTestDatabase } from '../helpers/db';
+import { flaky } from '../helpers/flaky-db';
 
 function event(i: number): LedgerEvent {
   return {
@@ -46,25 +47,6 @@ function event(i: number): LedgerEvent {
     errorType: null,
     usageEstimated: false,
   };
-}
-
-/** Wraps a Db so that its batch() fails the next `failures` times, optionally after committing. */
-function flaky(db: Db, failures: { count: number; afterCommit?: boolean }): Db {
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      if (prop === 'batch') {
-        return async (...args: Parameters<Db['batch']>) => {
-          if (failures.count > 0) {
-            failures.count--;
-            if (failures.afterCommit) await target.batch(...args);
-            throw new Error('database is locked');
-          }
-          return target.batch(...args);
-        };
-      }
-      return Reflect.get(target, prop, receiver) as unknown;
-    },
-  });
 }
 
 describe('LedgerWriter', () => {
@@ -112,6 +94,28 @@ describe('LedgerWriter', () => {
     for (let i = 0; i < 30; i++) writer.add(event(i));
     await writer.close();
     expect(await rows()).toBe(30);
+  });
+
+  it('runs flush hooks in the same transaction as the events', async () => {
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 5, maxBatch: 10, defer: (p) => deferred.push(p) });
+    // A hook whose statement fails must take the events down with it: nothing half-written.
+    let fail = true;
+    writer.addFlushHook(() => (fail ? [{ toSQL: () => ({ sql: 'INSERT INTO no_such_table VALUES (1)', params: [] }) }] : []));
+    for (let i = 0; i < 5; i++) writer.add(event(i));
+    await writer.flush();
+    expect(await rows()).toBe(0);
+    fail = false;
+    await writer.close();
+    expect(await rows()).toBe(5);
+  });
+
+  it('stores every column as given', async () => {
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 5, maxBatch: 10, defer: (p) => deferred.push(p) });
+    const original = { ...event(42), stream: true, usageEstimated: true, complexity: 0.625, ttftMs: 17, errorType: 'x' };
+    writer.add(original);
+    await writer.close();
+    const [stored] = await database.db.select().from(usageEvents);
+    expect(stored).toEqual(original);
   });
 
   it('tells commit listeners exactly which events were committed', async () => {

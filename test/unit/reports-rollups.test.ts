@@ -10,28 +10,10 @@ import { planSegments, runReport, type Report } from '../../src/reports/report';
 import { backfillRollups, ensureRollupState, reconcileRollups, rollupFlushHook, rollupsValidFrom } from '../../src/reports/rollups';
 import { DAY_MS, HOUR_MS } from '../../src/reports/time';
 import { createTestDatabase } from '../helpers/db';
+import { flaky } from '../helpers/flaky-db';
 import { randomEvent, seededRandom } from '../helpers/ledger-events';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
-
-/** Wraps a Db so that its batch() fails the next `count` times after committing (an ambiguous failure). */
-function committingButFailing(db: Db, failures: { count: number }): Db {
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      if (prop === 'batch') {
-        return async (...args: Parameters<Db['batch']>) => {
-          const result = await target.batch(...args);
-          if (failures.count > 0) {
-            failures.count--;
-            throw new Error('connection reset after commit');
-          }
-          return result;
-        };
-      }
-      return Reflect.get(target, prop, receiver) as unknown;
-    },
-  });
-}
 
 function groupValue(event: LedgerEvent, dimension: Dimension): string | null {
   switch (dimension) {
@@ -209,7 +191,7 @@ describe('rollups and reports over a randomized ledger', () => {
   it('does not count events twice when a flush committed but reported failure', async () => {
     await ensureRollupState(database.db, T0);
     const events = randomEvents(3, 900, 2 * DAY_MS);
-    const w = writer(committingButFailing(database.db, { count: 3 }));
+    const w = writer(flaky(database.db, { count: 3, afterCommit: true }));
     for (const e of events) w.add(e);
     await w.close();
     const report = await runReport(database.db, { fromMs: T0, toMs: T0 + 2 * DAY_MS, groupBy: ['key'] });
