@@ -15,7 +15,10 @@
  *    shared weights are pulled toward hand-set priors (so features the labeled data never
  *    exercises — tools, images, conversation depth, language — keep a sensible weight), under
  *    sign constraints (more code never lowers the score, in any format).
- * 3. Platt scaling, so the score is a calibrated P(needs more than the smallest tier).
+ * 3. Platt scaling, so the score is a calibrated P(needs more than the smallest tier) over the
+ *    training mix. (Calibrating each format on its own aligns the formats' levels with their
+ *    sources' base rates, but it scrambles the ranking of a source that spans formats: MATH-500
+ *    Spearman fell from 0.47 to 0.45 in dev cross-validation.)
  */
 import { extractFeatures, FEATURES, FORMATS, type FeatureName, type PromptFormat } from './features';
 import type { ScoringRequest } from './types';
@@ -53,10 +56,10 @@ type Prior = readonly [prior: number, sign: Sign];
  */
 export const FEATURE_PRIORS: Readonly<Record<FeatureName, Prior>> = {
   chars: [0.2, 'positive'],
-  long_words: [0.1, 'free'],
-  lines: [0, 'free'],
-  sentences: [0, 'free'],
-  questions: [0.1, 'free'],
+  long_words: [0.1, 'positive'],
+  lines: [0, 'positive'],
+  sentences: [0, 'positive'],
+  questions: [0.1, 'positive'],
   list_items: [0.1, 'positive'],
   choice_options: [0, 'free'],
   system_prompt: [0.05, 'fixed'],
@@ -81,8 +84,8 @@ export const FEATURE_PRIORS: Readonly<Record<FeatureName, Prior>> = {
   dollars: [0, 'free'],
   operators: [0.1, 'positive'],
   percent_signs: [0.1, 'positive'],
-  caps_words: [0.1, 'free'],
-  proper_nouns: [0.05, 'free'],
+  caps_words: [0.1, 'positive'],
+  proper_nouns: [0.05, 'positive'],
   non_latin: [0.5, 'fixed'],
   accented: [0.3, 'fixed'],
   reasoning: [0.3, 'positive'],
@@ -96,7 +99,7 @@ export const FEATURE_PRIORS: Readonly<Record<FeatureName, Prior>> = {
   quantities: [0.1, 'positive'],
   negation: [0.1, 'free'],
   hard_words: [0.3, 'positive'],
-  conditionals: [0.1, 'free'],
+  conditionals: [0.1, 'positive'],
   number_words: [0.05, 'positive'],
   comparisons: [0.1, 'positive'],
   extremes: [0.1, 'positive'],

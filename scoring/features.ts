@@ -141,9 +141,12 @@ export type FeatureVector = {
 type ScanState = {
   counts: Float64Array;
   letters: number;
-  /** Formal-notation marks that decide the format but are not features of their own. */
-  carets: number;
-  mathDollars: number;
+  /**
+   * What decides the format beyond the features: formal-notation marks (LaTeX commands, carets,
+   * inline-math dollars) outside code fences, and number tokens inside them.
+   */
+  formalMarks: number;
+  numbersInCode: number;
   lexicalSum: number;
   lexicalTerms: number;
 };
@@ -216,6 +219,7 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
   let letters = 0;
   let lexicalSum = 0;
   let lexicalTerms = 0;
+  let inCodeFence = false;
 
   const length = text.length;
   for (let i = 0; i <= length; i++) {
@@ -266,7 +270,10 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
     if (tokenLength > 0) {
       const isNumber = tokenDigits === tokenLength;
       const tokenHash = isNumber ? NUMBER_HASH : mix32(hash);
-      if (isNumber) counts[NUMBERS]!++;
+      if (isNumber) {
+        counts[NUMBERS]!++;
+        if (inCodeFence) state.numbersInCode++;
+      }
       if (tokenLetters >= LONG_WORD_LETTERS) counts[LONG_WORDS]!++;
       if (tokenLetters >= 2 && tokenUpper === tokenLetters) counts[CAPS_WORDS]!++;
       // A capitalized word inside a sentence: a name, a place, a product.
@@ -341,13 +348,17 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
         counts[OPERATORS]!++;
         break;
       case 92: // backslash: \frac, \sum, \alpha
-        if (isAsciiLetter(text.charCodeAt(i + 1))) counts[LATEX]!++;
+        if (isAsciiLetter(text.charCodeAt(i + 1))) {
+          counts[LATEX]!++;
+          if (!inCodeFence) state.formalMarks++;
+        }
         break;
       case 36: {
         // "$x" or "$\frac" opens inline math; "$2" is money.
         counts[DOLLARS]!++;
         const next = text.charCodeAt(i + 1);
-        if (isAsciiLetter(next) || next === 92 || next === 40 || next === 45 || next === 123) state.mathDollars++;
+        const opensMath = isAsciiLetter(next) || next === 92 || next === 40 || next === 45 || next === 123;
+        if (opensMath && !inCodeFence) state.formalMarks++;
         break;
       }
       case 37: // %
@@ -359,6 +370,7 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       case 96: // ```
         if (text.charCodeAt(i + 1) === 96 && text.charCodeAt(i + 2) === 96) {
           counts[CODE_FENCES]!++;
+          inCodeFence = !inCodeFence;
           i += 2;
         }
         break;
@@ -368,7 +380,7 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
         counts[CODE_SYMBOLS]!++;
         break;
       case 94: // ^
-        state.carets++;
+        if (!inCodeFence) state.formalMarks++;
         counts[OPERATORS]!++;
         break;
       case 43: // +
@@ -421,11 +433,14 @@ function requestedOutputOf(request: ScoringRequest): number {
   return Math.log2(maxTokens / ORDINARY_OUTPUT_TOKENS);
 }
 
-/** The format, from raw counts: options first, then formal notation, then numbers. */
+/**
+ * The format, from raw counts: options first, then formal notation, then quantities. Code in
+ * fences does not count: its carets and dollar signs are not math, its digits not quantities.
+ */
 function formatOf(counts: Float64Array, state: ScanState): number {
   if (counts[CHOICE_OPTIONS]! >= 2) return MULTIPLE_CHOICE;
-  if (counts[LATEX]! + state.carets + state.mathDollars >= 1) return FORMAL_MATH;
-  if (counts[NUMBERS]! + counts[NUMBER_WORDS]! >= 2) return WORD_PROBLEM;
+  if (state.formalMarks >= 1) return FORMAL_MATH;
+  if (counts[NUMBERS]! - state.numbersInCode + counts[NUMBER_WORDS]! >= 2) return WORD_PROBLEM;
   return OPEN;
 }
 
@@ -435,7 +450,7 @@ function formatOf(counts: Float64Array, state: ScanState): number {
  */
 export function extractFeatures(request: ScoringRequest, sink: LexicalSink): FeatureVector {
   const counts = new Float64Array(FEATURES.length);
-  const state: ScanState = { counts, letters: 0, carets: 0, mathDollars: 0, lexicalSum: 0, lexicalTerms: 0 };
+  const state: ScanState = { counts, letters: 0, formalMarks: 0, numbersInCode: 0, lexicalSum: 0, lexicalTerms: 0 };
   let systemChars = 0;
   let turns = 0;
   let toolCalls = 0;

@@ -147,7 +147,7 @@ export function formatReport(report: EvaluationReport, context: ReportContext, l
       '# Sluice complexity scorer: offline evaluation',
       '',
       `- Weights: \`${report.version}\``,
-      `- Date: ${context.date}`,
+      `- Run on: ${context.date}`,
       `- Command: \`${context.command}\``,
       `- Machine: ${context.machine}`,
       `- Rows: ${rowCounts}. Figures are on the test splits (MT-Bench: all of it, never tuned on), with RouteLLM's 25 contaminated prompts dropped; intervals are 1,000-sample bootstrap 95% CIs.`,
@@ -301,7 +301,7 @@ export function formatReport(report: EvaluationReport, context: ReportContext, l
       [
         '## Latency',
         '',
-        `Every labeled prompt (${latency.prompts}) scored ${latency.runs} times on one core, warm, timed one call at a time with process.hrtime.bigint() (the timer's own cost is included).`,
+        `Every labeled prompt (${latency.prompts}) scored ${latency.runs} times on one core, warm, timed one call at a time with Node's hrtime.bigint() (the timer's own cost is included).`,
         '',
         table(
           ['p50', 'p99', 'max', 'p50 (≤ 4k chars)', 'p99 (≤ 4k chars)', 'ns per char', 'prompts/s', 'deterministic'],

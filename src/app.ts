@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { adminCachingRoutes } from '../routes/admin/caching';
 import { adminCatalogRoutes } from '../routes/admin/catalog';
 import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
@@ -52,6 +53,7 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
   app.route('/', usageRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);
+  app.route('/admin/usage/caching', adminCachingRoutes);
   app.route('/admin/usage', adminUsageRoutes);
   app.route('/admin/catalog', adminCatalogRoutes);
   app.route('/admin/reports', adminReportRoutes);

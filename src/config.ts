@@ -10,6 +10,7 @@ import { GroupByParam, type GroupDimension } from './reports/dimensions';
  */
 
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
 /** 0 asks the OS for a free port (tests, benchmarks). */
 const portNumber = z.coerce.number().int().min(0).max(65535);
 
@@ -52,6 +53,15 @@ const FileConfig = z
       .optional(),
     ledger: z
       .object({ flush_interval_ms: positiveInt.optional(), flush_max_events: positiveInt.optional() })
+      .strict()
+      .optional(),
+    cache: z
+      .object({
+        ttl_s: positiveInt.optional(),
+        memory_mb: nonNegativeInt.optional(),
+        max_db_mb: positiveInt.optional(),
+        max_entry_kb: positiveInt.optional(),
+      })
       .strict()
       .optional(),
     catalog: CatalogOverrides.optional(),
@@ -99,6 +109,17 @@ export interface Config {
   streamIdleTimeoutMs: number;
   ledgerFlushIntervalMs: number;
   ledgerFlushMaxEvents: number;
+  /** The response cache (src/cache). */
+  cache: {
+    /** Entry lifetime when the key's policy sets no `cache_ttl_s`. */
+    defaultTtlS: number;
+    /** In-process LRU in front of the table; 0 turns it off. */
+    memoryBytes: number;
+    /** Size cap of the table, enforced by the `cache` job. */
+    maxTotalBytes: number;
+    /** Larger answers are not stored. */
+    maxEntryBytes: number;
+  };
   catalog: CatalogOverrides | undefined;
   defaultPolicy: KeyPolicy;
   webhookAllowPrivate: boolean;
@@ -117,6 +138,8 @@ export interface ReportsConfig {
 
 type Env = Record<string, string | undefined>;
 
+const MIB = 1024 * 1024;
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -125,7 +148,10 @@ function intFromEnv(env: Env, name: string, schema: z.ZodType<number> = positive
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return undefined;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${name} must be ${schema === positiveInt ? 'a positive integer' : 'an integer in range'}, got "${raw}"`);
+  if (!parsed.success) {
+    const expected = schema === positiveInt ? 'a positive integer' : schema === nonNegativeInt ? 'a non-negative integer' : 'an integer in range';
+    throw new ConfigError(`${name} must be ${expected}, got "${raw}"`);
+  }
   return parsed.data;
 }
 
@@ -199,6 +225,12 @@ export function parseConfig(env: Env, file?: unknown): Config {
       intFromEnv(env, 'SLUICE_STREAM_IDLE_TIMEOUT_MS') ?? f.limits?.stream_idle_timeout_ms ?? 300_000,
     ledgerFlushIntervalMs: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MS') ?? f.ledger?.flush_interval_ms ?? 1000,
     ledgerFlushMaxEvents: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MAX') ?? f.ledger?.flush_max_events ?? 500,
+    cache: {
+      defaultTtlS: intFromEnv(env, 'SLUICE_CACHE_TTL_S') ?? f.cache?.ttl_s ?? 3600,
+      memoryBytes: (intFromEnv(env, 'SLUICE_CACHE_MEMORY_MB', nonNegativeInt) ?? f.cache?.memory_mb ?? 64) * MIB,
+      maxTotalBytes: (intFromEnv(env, 'SLUICE_CACHE_DB_MB') ?? f.cache?.max_db_mb ?? 1024) * MIB,
+      maxEntryBytes: (intFromEnv(env, 'SLUICE_CACHE_MAX_ENTRY_KB') ?? f.cache?.max_entry_kb ?? 1024) * 1024,
+    },
     catalog: f.catalog,
     defaultPolicy: f.default_policy ?? {},
     webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),

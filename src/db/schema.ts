@@ -3,4 +3,5 @@ export { settings } from './settings';
 export { apiKeys } from '../keys/schema';
 export { usageEvents } from '../ledger/schema';
 export { catalogOverrides } from '../catalog/schema';
-export { reportDims, reportRollups, reportRollupState, reportExports } from '../reports/schema';
+export { responseCache, promptCacheReturns } from '../cache/schema';
+export { reportDims, reportRollups, reportTagRollups, reportRollupState, reportExports } from '../reports/schema';

@@ -1,6 +1,10 @@
+import { responseCachePlan } from '../cache/policy';
+import { promptCacheSession, type PromptCacheSession } from '../cache/prompt-caching';
+import { CompletionAssembler, replayChunks, replayCompletion } from '../cache/replay';
+import type { CachedAnswer, ResponseLookup } from '../cache/response-cache';
 import type { ServiceTier } from '../catalog/types';
 import { SluiceError, type ErrorCode } from '../errors';
-import { attributeCost } from '../ledger/attribution';
+import { attributeCacheHit, attributeCost, type CostAttribution } from '../ledger/attribution';
 import { formatUsd } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
@@ -8,10 +12,11 @@ import { UpstreamStreamError } from '../providers/stream-error';
 import { TransportError, type UpstreamResponse } from '../providers/transport';
 import type { ChatResult, ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
-import type { ChatCompletionChunk, ChatRequest } from './chat';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { RequestHints } from './hints';
 import type { Principal } from '../keys/keys';
+import { effectivePolicy } from '../keys/policy';
 import type { Services } from './services';
 import { ZERO_USAGE, type Usage } from './usage';
 
@@ -56,7 +61,13 @@ interface Attempt {
   decision: RouteDecision;
   adapter: ProviderAdapter;
   target: ChatTarget;
+  /** The response cache's part: `miss` (the answer will be stored) or `bypass`. */
+  cache: ResponseLookup;
+  promptCache: PromptCacheSession | undefined;
 }
+
+/** What a ledger event and the response headers are built from. */
+type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache'>;
 
 function requestedTier(request: ChatRequest): ServiceTier {
   if (request.service_tier === 'flex') return 'flex';
@@ -102,6 +113,12 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
   if (!adapter) {
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
+  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
+  const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache, deps.config.cache.defaultTtlS);
+  const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, call.request);
+  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache }, cache.answer);
+
+  const promptCache = promptCacheSession(services.cache.promptReturns, deps.clock, call.principal, policy, decision.model);
   const target: ChatTarget = {
     request: call.request,
     model: decision.model,
@@ -109,10 +126,11 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     tier: requestedTier(call.request),
     timeoutMs: deps.config.upstreamTimeoutMs,
     signal: call.signal,
+    ...(promptCache ? { promptCache } : {}),
   };
   // Building the upstream request validates the translation (bad input for this provider) before anything is recorded.
   const upstreamRequest = adapter.buildChatRequest(target, deps.config);
-  const attempt: Attempt = { call, decision, adapter, target };
+  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache };
 
   const missing = adapter.missingCredentials(deps.config);
   if (missing) {
@@ -156,6 +174,7 @@ async function completeJson(services: Services, attempt: Attempt, response: Upst
     throw error instanceof SluiceError ? error : new SluiceError('upstream_error', `The upstream answer could not be read: ${(error as Error).message}`);
   }
   const event = record(services, attempt, { status: 'ok', usage: result.usage, tier: result.servedTier, httpStatus: 200 });
+  afterAnswer(services, attempt, { completion: result.completion, usage: result.usage, tier: result.servedTier }, event);
   const headers = sluiceHeaders(attempt, result.servedTier);
   headers['x-sluice-cost-usd'] = formatUsd(event.costNusd);
   headers['x-sluice-baseline-usd'] = formatUsd(event.baselineCostNusd);
@@ -181,6 +200,7 @@ function nextWithin<T>(iterator: AsyncIterator<T>, ms: number): Promise<Iterator
 async function startStream(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
   const { deps } = services;
   const decoder = attempt.adapter.createStreamDecoder(attempt.target, deps.clock.now());
+  const assembler = attempt.cache.status === 'miss' ? new CompletionAssembler() : undefined;
   const upstream = response.body[Symbol.asyncIterator]();
   const text = new TextDecoder();
   let pending: ChatCompletionChunk[] = [];
@@ -193,7 +213,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
     finished = true;
     if (!upstreamDone) response.abort();
     const usage = decoder.usage ?? estimateUsage(attempt.call.request, decoder);
-    record(services, attempt, {
+    const event = record(services, attempt, {
       status,
       usage,
       tier: decoder.servedTier,
@@ -202,6 +222,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
       ttftMs,
       estimated: decoder.usage === undefined,
     });
+    if (status === 'ok' && decoder.usage) afterAnswer(services, attempt, { completion: assembler?.result(), usage: decoder.usage, tier: decoder.servedTier }, event);
   };
 
   /** Fills `pending` with the next decoded chunks; false when the upstream has ended. */
@@ -244,7 +265,10 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
         if (!(await fill())) break;
         const batch = pending;
         pending = [];
-        for (const chunk of batch) yield chunk;
+        for (const chunk of batch) {
+          assembler?.push(chunk);
+          yield chunk;
+        }
       }
       status = 'ok';
       httpStatus = 200;
@@ -274,14 +298,46 @@ function estimateUsage(request: ChatRequest, decoder: StreamDecoder): Usage {
   };
 }
 
-function sluiceHeaders(attempt: Attempt, servedTier: ServiceTier): Record<string, string> {
+/** After a successful answer: prompt caching learns from the usage; a cache miss stores the answer. */
+function afterAnswer(services: Services, attempt: Attempt, answer: { completion: ChatCompletion | undefined; usage: Usage; tier: ServiceTier }, event: CostAttribution): void {
+  attempt.promptCache?.settle(answer.usage);
+  const { completion, tier } = answer;
+  if (attempt.cache.status === 'miss' && completion) services.cache.responses.store(attempt.cache, completion, tier, event);
+}
+
+/** A stored answer, served without calling the upstream: zero cost, replayed in the caller's mode. */
+function answerFromCache(services: Services, recorded: Recorded & { cache: { status: 'hit' } }, answer: CachedAnswer): ChatOutcome {
+  const { call } = recorded;
+  const event = record(services, recorded, {
+    status: 'ok',
+    usage: ZERO_USAGE,
+    tier: answer.tier,
+    httpStatus: 200,
+    ttftMs: call.stream ? Math.round(performance.now() - call.startedHr) : null,
+    attribution: attributeCacheHit(answer.fill),
+  });
+  const headers = sluiceHeaders(recorded, answer.tier);
+  headers['x-sluice-cost-usd'] = formatUsd(event.costNusd);
+  headers['x-sluice-baseline-usd'] = formatUsd(event.baselineCostNusd);
+  headers['x-sluice-cache-saved-usd'] = formatUsd(answer.fill.costNusd);
+  const identity = { id: `chatcmpl-${call.requestId.slice(4)}`, created: Math.floor(call.receivedAt / 1000) };
+  if (!call.stream) {
+    return { kind: 'completion', headers, result: { completion: replayCompletion(answer.completion, identity), usage: ZERO_USAGE, servedTier: answer.tier } };
+  }
+  async function* replay(): AsyncGenerator<ChatCompletionChunk> {
+    yield* replayChunks(answer.completion, identity);
+  }
+  return { kind: 'stream', headers, chunks: replay() };
+}
+
+function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<string, string> {
   const { call, decision } = attempt;
   return {
     'x-sluice-request-id': call.requestId,
     'x-sluice-model': decision.model.id,
     'x-sluice-family': decision.family?.name ?? '',
     'x-sluice-tier': servedTier,
-    'x-sluice-cache': 'bypass',
+    'x-sluice-cache': attempt.cache.status,
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
   };
@@ -295,12 +351,14 @@ interface RecordInput {
   errorType?: string;
   ttftMs?: number | null;
   estimated?: boolean;
+  /** Overrides pricing the usage (a cache hit costs nothing). */
+  attribution?: CostAttribution;
 }
 
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
-function record(services: Services, attempt: Attempt, input: RecordInput): LedgerEvent {
+function record(services: Services, attempt: Recorded, input: RecordInput): LedgerEvent {
   const { call, decision } = attempt;
-  const cost = attributeCost(decision.model, decision.baseline, input.tier, input.usage);
+  const cost = input.attribution ?? attributeCost(decision.model, decision.baseline, input.tier, input.usage);
   const latencyMs = Math.round(performance.now() - call.startedHr);
   const event: LedgerEvent = {
     id: `evt_${call.requestId.slice(4)}`,
@@ -326,7 +384,7 @@ function record(services: Services, attempt: Attempt, input: RecordInput): Ledge
     outputTokens: input.usage.outputTokens,
     reasoningTokens: input.usage.reasoningTokens,
     ...cost,
-    cache: 'bypass',
+    cache: attempt.cache.status,
     complexity: decision.complexity,
     scorerVersion: decision.scorerVersion,
     routeReason: decision.reason,

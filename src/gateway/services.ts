@@ -1,3 +1,4 @@
+import { createCacheServices, type CacheServices } from '../cache/services';
 import { CatalogStore } from '../catalog/store';
 import type { Deps } from '../deps';
 import { KeyAuthenticator } from '../keys/authenticator';
@@ -17,6 +18,7 @@ export interface Services {
   keys: KeyAuthenticator;
   ledger: LedgerWriter;
   metrics: Metrics;
+  cache: CacheServices;
   /** SHA-256 (hex) of the admin key. */
   adminKeyHash: string;
   /** Domain events for webhooks (report.ready, ...); the webhooks module replaces the logging default. */
@@ -35,6 +37,7 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     defer: deps.defer,
   });
   metrics.gauge('sluice_ledger_buffer_depth', 'Ledger events waiting to be written.', () => ledger.depth);
+  const cache = createCacheServices(deps, ledger, metrics);
   // Rollups are written in the ledger's own transactions (src/reports/rollups.ts).
   ledger.addFlushHook(rollupFlushHook(deps.db));
   await ensureRollupState(deps.db, deps.clock.now());
@@ -44,6 +47,7 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     keys: new KeyAuthenticator(deps.db, deps.clock),
     ledger,
     metrics,
+    cache,
     adminKeyHash,
     events: loggingPublisher(deps.logger),
     budgetStatus: undefined,

@@ -20,3 +20,8 @@ export const KeyPolicy = z
   })
   .strict();
 export type KeyPolicy = z.infer<typeof KeyPolicy>;
+
+/** A key's policy over the deployment's default policy (config `default_policy`): the key's fields win. */
+export function effectivePolicy(defaults: KeyPolicy, policy: KeyPolicy): KeyPolicy {
+  return { ...defaults, ...policy };
+}

@@ -33,3 +33,19 @@ export function attributeCost(served: CatalogModel, baseline: CatalogModel, serv
     tierSavingsNusd: cachedCost - cost,
   };
 }
+
+/**
+ * A response-cache hit costs nothing. Against the same baseline as the call that filled the
+ * entry, routing and tier keep the shares they had then, and caching takes the rest: the fill's
+ * whole cost (what the hit saved) plus what prompt caching had already saved on it. The savings
+ * still add up to baseline − cost exactly.
+ */
+export function attributeCacheHit(fill: CostAttribution): CostAttribution {
+  return {
+    costNusd: 0,
+    baselineCostNusd: fill.baselineCostNusd,
+    routingSavingsNusd: fill.routingSavingsNusd,
+    cachingSavingsNusd: fill.baselineCostNusd - fill.routingSavingsNusd - fill.tierSavingsNusd,
+    tierSavingsNusd: fill.tierSavingsNusd,
+  };
+}

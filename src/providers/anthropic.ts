@@ -1,3 +1,4 @@
+import type { AnthropicPrompt } from '../cache/anthropic-breakpoints';
 import type { ServiceTier } from '../catalog/types';
 import { contentText, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
 import type { Usage } from '../gateway/usage';
@@ -77,6 +78,12 @@ function fileBlock(part: Extract<ContentPart, { type: 'file' }>, param: string):
   return { type: 'document', source: { type: 'base64', media_type: mediaType, data: dataUrl[2] } };
 }
 
+/** A caller's own Anthropic cache breakpoint on a content part (as OpenAI-compatible gateways accept it) is kept. */
+function callerCacheControl(part: ContentPart): { cache_control?: unknown } {
+  const control = (part as { cache_control?: unknown }).cache_control;
+  return control == null ? {} : { cache_control: control };
+}
+
 function contentBlocks(content: ChatMessage['content'], param: string): AnthropicBlock[] {
   if (content == null) return [];
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
@@ -84,11 +91,11 @@ function contentBlocks(content: ChatMessage['content'], param: string): Anthropi
     const partParam = `${param}[${i}]`;
     switch (part.type) {
       case 'text':
-        return { type: 'text', text: part.text };
+        return { type: 'text', text: part.text, ...callerCacheControl(part) };
       case 'image_url':
-        return imageBlock(part.image_url.url, `${partParam}.image_url.url`);
+        return { ...imageBlock(part.image_url.url, `${partParam}.image_url.url`), ...callerCacheControl(part) };
       case 'file':
-        return fileBlock(part, `${partParam}.file`);
+        return { ...fileBlock(part, `${partParam}.file`), ...callerCacheControl(part) };
       case 'refusal':
         return { type: 'text', text: part.refusal };
       case 'input_audio':
@@ -121,8 +128,11 @@ export function toAnthropicMessages(request: ChatRequest): { system: AnthropicBl
     switch (message.role) {
       case 'system':
       case 'developer': {
-        const text = contentText(message.content);
-        if (text) system.push({ type: 'text', text });
+        if (typeof message.content === 'string') {
+          if (message.content) system.push({ type: 'text', text: message.content });
+        } else {
+          for (const part of message.content) if (part.type === 'text' && part.text) system.push({ type: 'text', text: part.text, ...callerCacheControl(part) });
+        }
         break;
       }
       case 'user':
@@ -207,7 +217,7 @@ export function toAnthropicBody(target: ChatTarget): Record<string, unknown> {
   // Anthropic's priority capacity is a commitment an organization buys; "auto" lets it be used.
   if (target.tier === 'priority') body.service_tier = 'auto';
   if (target.stream) body.stream = true;
-  return body;
+  return target.promptCache ? target.promptCache.anthropic(body as Record<string, unknown> & AnthropicPrompt) : body;
 }
 
 function openAIUsage(usage: Usage): ChatCompletion['usage'] {

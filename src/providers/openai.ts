@@ -115,6 +115,8 @@ export const openaiAdapter: ProviderAdapter = {
   buildChatRequest(target, config) {
     const { apiKey, baseUrl, organization } = config.providers.openai;
     const body: Record<string, unknown> = { ...target.request, model: target.model.upstream_id };
+    const promptCacheKey = target.promptCache?.openaiCacheKey(target.request);
+    if (promptCacheKey) body.prompt_cache_key = promptCacheKey;
     const tier = serviceTierField(target);
     if (tier == null) delete body.service_tier;
     else body.service_tier = tier;

@@ -1,3 +1,4 @@
+import type { PromptCacheHook } from '../cache/prompt-caching';
 import type { CatalogModel } from '../catalog/catalog';
 import type { ServiceTier } from '../catalog/types';
 import type { Config } from '../config';
@@ -14,6 +15,8 @@ export interface ChatTarget {
   tier: ServiceTier;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Provider prompt caching to apply while building the body; absent, the prompt goes as the caller sent it. */
+  promptCache?: PromptCacheHook;
 }
 
 export interface ChatResult {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Database } from '../../src/db/client';
+import { openDatabase, type Database, type Db } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 
 /** A migrated libSQL file in a temp folder (never :memory:, whose transactions lose the schema). */
@@ -16,4 +16,29 @@ export async function createTestDatabase(): Promise<Database & { cleanup(): void
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Wraps a Db so that its client's batch() fails the next `failures` times, optionally after committing. */
+export function flaky(db: Db, failures: { count: number; afterCommit?: boolean }): Db {
+  const client = db.$client;
+  const flakyClient = new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'batch') {
+        return async (...args: Parameters<typeof client.batch>) => {
+          if (failures.count > 0) {
+            failures.count--;
+            if (failures.afterCommit) await target.batch(...args);
+            throw new Error('database is locked');
+          }
+          return target.batch(...args);
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      return prop === '$client' ? flakyClient : (Reflect.get(target, prop, receiver) as unknown);
+    },
+  });
 }

@@ -1,53 +1,13 @@
 import { count } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client';
 import { silentLogger } from '../../src/deps';
 import { usageEvents } from '../../src/ledger/schema';
-import { LedgerWriter, type LedgerEvent } from '../../src/ledger/writer';
+import { LedgerWriter } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
-import { createTestDatabase } from '../helpers/db';
-import { flaky } from '../helpers/flaky-db';
+import { createTestDatabase, flaky } from '../helpers/db';
+import { ledgerEvent as event } from '../helpers/ledger';
 
-function event(i: number): LedgerEvent {
-  return {
-    id: `evt_${String(i).padStart(8, '0')}`,
-    time: 1_790_000_000_000 + i,
-    requestId: `req_${String(i).padStart(8, '0')}`,
-    keyId: 'key_1',
-    user: null,
-    team: 'a',
-    project: null,
-    tags: '{}',
-    surface: 'openai',
-    requestedModel: 'gpt-4o-mini',
-    servedModel: 'gpt-4o-mini',
-    provider: 'openai',
-    family: 'gpt-4o',
-    tier: 'standard',
-    stream: false,
-    inputTokens: 10,
-    cachedInputTokens: 0,
-    cacheWriteTokens: 0,
-    cacheWrite1hTokens: 0,
-    outputTokens: 5,
-    reasoningTokens: 0,
-    costNusd: 4500,
-    baselineCostNusd: 4500,
-    routingSavingsNusd: 0,
-    cachingSavingsNusd: 0,
-    tierSavingsNusd: 0,
-    cache: 'bypass',
-    complexity: null,
-    scorerVersion: null,
-    routeReason: 'requested',
-    latencyMs: 3,
-    ttftMs: null,
-    status: 'ok',
-    httpStatus: 200,
-    errorType: null,
-    usageEstimated: false,
-  };
-}
+
 
 describe('LedgerWriter', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -9,8 +9,7 @@ import { latencyBucket } from '../../src/reports/latency';
 import { planSegments, runReport, type Report } from '../../src/reports/report';
 import { backfillRollups, ensureRollupState, reconcileRollups, rollupFlushHook, rollupsValidFrom } from '../../src/reports/rollups';
 import { DAY_MS, HOUR_MS } from '../../src/reports/time';
-import { createTestDatabase } from '../helpers/db';
-import { flaky } from '../helpers/flaky-db';
+import { createTestDatabase, flaky } from '../helpers/db';
 import { randomEvent, seededRandom } from '../helpers/ledger-events';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);

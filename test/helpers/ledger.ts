@@ -1,0 +1,43 @@
+import type { LedgerEvent } from '../../src/ledger/writer';
+
+/** A complete ledger event numbered `i` (ids and time follow the number), for writer and hook tests. */
+export function ledgerEvent(i: number): LedgerEvent {
+  return {
+    id: `evt_${String(i).padStart(8, '0')}`,
+    time: 1_790_000_000_000 + i,
+    requestId: `req_${String(i).padStart(8, '0')}`,
+    keyId: 'key_1',
+    user: null,
+    team: 'a',
+    project: null,
+    tags: '{}',
+    surface: 'openai',
+    requestedModel: 'gpt-4o-mini',
+    servedModel: 'gpt-4o-mini',
+    provider: 'openai',
+    family: 'gpt-4o',
+    tier: 'standard',
+    stream: false,
+    inputTokens: 10,
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: 5,
+    reasoningTokens: 0,
+    costNusd: 4500,
+    baselineCostNusd: 4500,
+    routingSavingsNusd: 0,
+    cachingSavingsNusd: 0,
+    tierSavingsNusd: 0,
+    cache: 'bypass',
+    complexity: null,
+    scorerVersion: null,
+    routeReason: 'requested',
+    latencyMs: 3,
+    ttftMs: null,
+    status: 'ok',
+    httpStatus: 200,
+    errorType: null,
+    usageEstimated: false,
+  };
+}
