@@ -178,12 +178,18 @@ export async function findActiveKeyByHash(db: Db, hash: string): Promise<KeyRow 
   return rows[0];
 }
 
-/** Key names by id, for reports (revoked keys included; unknown ids are absent). */
-export async function keyNames(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
+/** A key's name and (current) tags, for reports. */
+export interface KeyLabel {
+  name: string;
+  tags: Tags;
+}
+
+/** Names and tags of keys by id, for reports (revoked keys included; unknown ids are absent). */
+export async function keyLabels(db: Db, ids: readonly string[]): Promise<Map<string, KeyLabel>> {
+  const labels = new Map<string, KeyLabel>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.select({ id: apiKeys.id, name: apiKeys.name }).from(apiKeys).where(inArray(apiKeys.id, ids.slice(i, i + 500)));
-    for (const row of rows) names.set(row.id, row.name);
+    const rows = await db.select({ id: apiKeys.id, name: apiKeys.name, tags: apiKeys.tags }).from(apiKeys).where(inArray(apiKeys.id, ids.slice(i, i + 500)));
+    for (const row of rows) labels.set(row.id, { name: row.name, tags: JSON.parse(row.tags) as Tags });
   }
-  return names;
+  return labels;
 }

@@ -4,7 +4,7 @@ import type { ReportsConfig } from '../config';
 import type { Db } from '../db/client';
 import { SluiceError } from '../errors';
 import type { Services } from '../gateway/services';
-import { keyNames } from '../keys/keys';
+import { keyLabels } from '../keys/keys';
 import { chargebackCsv, chargebackView, type ChargebackView } from './chargeback';
 import type { GroupDimension } from './dimensions';
 import { FOCUS_GRAIN, FOCUS_VERSION, focusCsv } from './focus';
@@ -86,22 +86,22 @@ export async function renderChargeback(context: ReportContext, request: Chargeba
       throw new SluiceError('invalid_request', 'FOCUS date/times have whole seconds; give from and to without fractions of a second.', { param: request.fromMs % 1000 !== 0 ? 'from' : 'to' });
     }
   }
-  const groupBy = request.format === 'focus' ? [...FOCUS_GRAIN] : request.groupBy;
+  const groupBy: GroupDimension[] = request.format === 'focus' ? [...FOCUS_GRAIN] : request.groupBy;
   const report = await runReport(context.db, { fromMs: request.fromMs, toMs: request.toMs, groupBy, ...(request.keyId === undefined ? {} : { keyId: request.keyId }) });
   const keyIndex = groupBy.indexOf('key');
-  const names = keyIndex === -1 ? new Map<string, string>() : await keyNames(context.db, [...new Set(report.rows.map((r) => r.group[keyIndex] ?? ''))]);
+  const keys = keyIndex === -1 ? new Map() : await keyLabels(context.db, [...new Set(report.rows.map((r) => r.group[keyIndex] ?? ''))]);
   const name = filename(request);
   if (request.format === 'focus') {
     const options = {
       catalog: context.catalog,
-      keyNames: names,
+      keys,
       billingAccountId: context.config.billingAccountId,
       billingAccountName: context.config.billingAccountName,
       bedrockRegion: context.bedrockRegion,
     };
     return { contentType: 'text/csv; charset=utf-8; header=present', filename: name, chunks: focusCsv(report, options), view: undefined, report };
   }
-  const view = chargebackView(report, request.groupBy, names);
+  const view = chargebackView(report, request.groupBy, keys);
   if (request.format === 'csv') return { contentType: 'text/csv; charset=utf-8; header=present', filename: name, chunks: chargebackCsv(view), view, report };
   return { contentType: 'application/json; charset=utf-8', filename: name, chunks: [toJson(view)], view, report };
 }

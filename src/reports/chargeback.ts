@@ -1,4 +1,5 @@
-import { type GroupDimension } from './dimensions';
+import type { KeyLabel } from '../keys/keys';
+import type { GroupDimension } from './dimensions';
 import { csvRecord, usdFromNusd, type CsvCell } from './format';
 import { histogramPercentile } from './latency';
 import type { Measures } from './measures';
@@ -79,10 +80,10 @@ export interface ChargebackView {
   totals: MeasuresView;
 }
 
-/** Display names of keys, by id (keys that no longer exist are simply absent). */
-export type KeyNames = ReadonlyMap<string, string>;
+/** Keys' names and tags by id (keys that no longer exist are simply absent). */
+export type KeyLabels = ReadonlyMap<string, KeyLabel>;
 
-export function chargebackView(report: Report, groupBy: readonly GroupDimension[], keyNames: KeyNames): ChargebackView {
+export function chargebackView(report: Report, groupBy: readonly GroupDimension[], keys: KeyLabels): ChargebackView {
   const keyIndex = groupBy.indexOf('key');
   return {
     from: isoInstant(report.query.fromMs),
@@ -91,7 +92,7 @@ export function chargebackView(report: Report, groupBy: readonly GroupDimension[
     currency: 'USD',
     rows: report.rows.map((row) => ({
       group: Object.fromEntries(groupBy.map((d, i) => [d, row.group[i] ?? null])),
-      ...(keyIndex === -1 ? {} : { key_name: keyNames.get(row.group[keyIndex] ?? '') ?? null }),
+      ...(keyIndex === -1 ? {} : { key_name: keys.get(row.group[keyIndex] ?? '')?.name ?? null }),
       ...measuresView(row.measures),
     })),
     totals: measuresView(report.totals),

@@ -1,5 +1,5 @@
 import type { Db } from '../db/client';
-import { keyNames } from '../keys/keys';
+import { keyLabels } from '../keys/keys';
 import { measuresView, type MeasuresView } from './chargeback';
 import { monthForecast, spendAnomalies } from './insights';
 import { runReport } from './report';
@@ -85,7 +85,7 @@ export async function dashboardData(db: Db, fromMs: number, toMs: number, nowMs:
   }
 
   const top = byKey.rows.slice(0, TOP_PRINCIPALS);
-  const names = await keyNames(db, [...new Set([...top.map((r) => r.group[0] ?? ''), ...anomalies.map((a) => a.principal)])]);
+  const names = await keyLabels(db, [...new Set([...top.map((r) => r.group[0] ?? ''), ...anomalies.map((a) => a.principal)])]);
   return {
     fromMs,
     toMs,
@@ -97,7 +97,7 @@ export async function dashboardData(db: Db, fromMs: number, toMs: number, nowMs:
       const key = row.group[0] ?? '';
       return {
         key,
-        key_name: names.get(key) ?? null,
+        key_name: names.get(key)?.name ?? null,
         team: row.group[1] ?? null,
         cost_nusd: row.measures.money.cost_nusd,
         savings_nusd: row.measures.money.baseline_cost_nusd - row.measures.money.cost_nusd,
@@ -106,7 +106,7 @@ export async function dashboardData(db: Db, fromMs: number, toMs: number, nowMs:
       };
     }),
     forecast,
-    anomalies: anomalies.map((a) => ({ ...a, key_name: names.get(a.principal) ?? null })),
+    anomalies: anomalies.map((a) => ({ ...a, key_name: names.get(a.principal)?.name ?? null })),
     budgets: budgetList,
   };
 }

@@ -6,8 +6,6 @@ import { DAY_MS } from './time';
 /** What a report can be grouped by (`group_by=team,model`, several at once). */
 export const GROUP_DIMENSIONS = ['key', 'user', 'team', 'project', 'model', 'family', 'provider', 'tier', 'day'] as const;
 export type GroupDimension = (typeof GROUP_DIMENSIONS)[number] | `tag:${string}`;
-/** `tags` (the whole tag set) is internal: the FOCUS grain needs it, callers group by `tag:<name>`. */
-export type Dimension = GroupDimension | 'tags';
 
 const MAX_GROUP_BY = 8;
 
@@ -43,7 +41,7 @@ export const GroupByParam = z.string().transform((value, ctx): GroupDimension[] 
  * The SQL of a dimension over a report source (raw events or rollups expose the same columns:
  * key_id, user, team, project, provider, family, model, tier, tags, start).
  */
-export function dimensionSql(dimension: Dimension): SQL {
+export function dimensionSql(dimension: GroupDimension): SQL {
   switch (dimension) {
     case 'key':
       return sql.raw('key_id');
@@ -56,7 +54,6 @@ export function dimensionSql(dimension: Dimension): SQL {
     case 'family':
     case 'provider':
     case 'tier':
-    case 'tags':
       return sql.raw(`"${dimension}"`);
     default:
       return sql`json_extract(tags, ${`$."${dimension.slice(4)}"`})`;
@@ -64,7 +61,7 @@ export function dimensionSql(dimension: Dimension): SQL {
 }
 
 /** A dimension's value as reports show it: days as YYYY-MM-DD, everything else as text. */
-export function dimensionValue(dimension: Dimension, raw: unknown): string | null {
+export function dimensionValue(dimension: GroupDimension, raw: unknown): string | null {
   if (raw === null || raw === undefined) return null;
   if (dimension === 'day') return new Date(Number(raw)).toISOString().slice(0, 10);
   return String(raw);

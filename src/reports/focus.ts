@@ -1,14 +1,16 @@
 import type { Catalog } from '../catalog/catalog';
-import type { KeyNames } from './chargeback';
+import type { KeyLabel } from '../keys/keys';
 import { csvRecord, usdFromNusd, type CsvCell } from './format';
 import type { Report, ReportRow } from './report';
 import { DAY_MS, monthStart, nextMonthStart } from './time';
 
 /**
  * The FinOps FOCUS 1.2 cost-and-usage export. Grain (one row each): a UTC day (clipped to the
- * requested range) × Sluice key × served model × service tier × the key's attribution and tag set,
- * i.e. one rollup dimension per day. Rows whose requests used no tokens and cost nothing (e.g.
- * failed requests) are left out: they are not charges. How each column is filled is documented in
+ * requested range) × Sluice key × served model × service tier × the user, team and project
+ * recorded on the events, i.e. one rollup dimension per day. Tags are the key's tags plus that
+ * attribution (per-request detail tags are in the chargeback report, `group_by=tag:<name>`: one
+ * FOCUS row per request tag value would multiply the rows). Rows whose requests used no tokens and
+ * cost nothing (e.g. failed requests) are left out: they are not charges. How each column is filled is documented in
  * src/reports/README.md; Sluice's own columns carry the `x_` prefix.
  */
 
@@ -107,11 +109,11 @@ export const FOCUS_SLUICE_COLUMNS: readonly FocusColumn[] = [
 ];
 
 /** The report grain a FOCUS export is computed at (one rollup dimension per UTC day). */
-export const FOCUS_GRAIN = ['day', 'key', 'user', 'team', 'project', 'provider', 'family', 'model', 'tier', 'tags'] as const;
+export const FOCUS_GRAIN = ['day', 'key', 'user', 'team', 'project', 'provider', 'family', 'model', 'tier'] as const;
 
 export interface FocusOptions {
   catalog: Catalog;
-  keyNames: KeyNames;
+  keys: ReadonlyMap<string, KeyLabel>;
   billingAccountId: string;
   billingAccountName: string;
   /** Bedrock's region (the only upstream Sluice calls in a region of its choosing). */
@@ -161,7 +163,8 @@ function keyValueJson(entries: Record<string, string>): string {
 function focusRecord(row: ReportRow, report: Report, options: FocusOptions): CsvCell[] | undefined {
   const at = (dimension: (typeof FOCUS_GRAIN)[number]): string | null => row.group[FOCUS_GRAIN.indexOf(dimension)] ?? null;
   const [day, keyId, user, team, project] = [at('day'), at('key'), at('user'), at('team'), at('project')];
-  const [providerId, family, model, tier, tags] = [at('provider'), at('family'), at('model'), at('tier'), at('tags')];
+  const [providerId, family, model, tier] = [at('provider'), at('family'), at('model'), at('tier')];
+  const key = options.keys.get(keyId ?? '');
   const { counts, money } = row.measures;
   const tokens = counts.input_tokens + counts.cached_input_tokens + counts.cache_write_tokens + counts.output_tokens;
   if (tokens === 0 && money.cost_nusd === 0n) return undefined;
@@ -176,7 +179,7 @@ function focusRecord(row: ReportRow, report: Report, options: FocusOptions): Csv
   if (user) attribution['sluice/user'] = user;
   if (team) attribution['sluice/team'] = team;
   if (project) attribution['sluice/project'] = project;
-  const tagSet = { ...(JSON.parse(tags ?? '{}') as Record<string, string>), ...attribution };
+  const tagSet = { ...key?.tags, ...attribution };
   const modelName = model ?? 'unknown model';
 
   const values: Record<string, CsvCell> = {
@@ -208,7 +211,7 @@ function focusRecord(row: ReportRow, report: Report, options: FocusOptions): Csv
     RegionId: region,
     RegionName: region,
     ResourceId: keyId,
-    ResourceName: options.keyNames.get(keyId ?? '') ?? keyId,
+    ResourceName: key?.name ?? keyId,
     ResourceType: 'API Key',
     ServiceCategory: 'AI and Machine Learning',
     ServiceName: provider.service,

@@ -1,5 +1,5 @@
 import type { Db } from '../db/client';
-import type { Dimension } from './dimensions';
+import type { GroupDimension } from './dimensions';
 import { runReport } from './report';
 import { DEFAULT_ANOMALY_OPTIONS, detectAnomalies, FORECAST_LOOKBACK_DAYS, forecastMonthEnd, type AnomalyOptions, type DailySpend, type MonthForecast, type SpendAnomaly } from './statistics';
 import { DAY_MS, floorTo, monthStart } from './time';
@@ -24,7 +24,7 @@ export async function monthForecast(db: Db, nowMs: number): Promise<MonthForecas
   };
 }
 
-export type AnomalyDimension = Extract<Dimension, 'key' | 'user' | 'team' | 'project'>;
+export type AnomalyDimension = Extract<GroupDimension, 'key' | 'user' | 'team' | 'project'>;
 
 /** Days in [from, to) on which a principal's spend was anomalous (robust z-score per principal). */
 export async function spendAnomalies(db: Db, fromMs: number, toMs: number, by: AnomalyDimension, options: AnomalyOptions = DEFAULT_ANOMALY_OPTIONS): Promise<SpendAnomaly[]> {

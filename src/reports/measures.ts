@@ -52,11 +52,11 @@ export function emptyMeasures(): Measures {
   };
 }
 
-/** Adds `from` into `into`. */
-export function addMeasures(into: Measures, from: Measures): void {
-  for (const m of COUNT_MEASURES) into.counts[m.column] += from.counts[m.column];
-  for (const m of MONEY_MEASURES) into.money[m.column] += from.money[m.column];
-  for (let i = 0; i < LATENCY_BUCKETS; i++) into.latency[i]! += from.latency[i]!;
+/** Adds `from` into `into` (or takes it away, with sign -1). */
+export function addMeasures(into: Measures, from: Measures, sign: 1 | -1 = 1): void {
+  for (const m of COUNT_MEASURES) into.counts[m.column] += sign * from.counts[m.column];
+  for (const m of MONEY_MEASURES) into.money[m.column] += BigInt(sign) * from.money[m.column];
+  for (let i = 0; i < LATENCY_BUCKETS; i++) into.latency[i]! += sign * from.latency[i]!;
 }
 
 /** Reads a row of summed columns (as the aggregate queries name them) into Measures. */

@@ -1,53 +1,44 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { dimensionSql, dimensionValue, type Dimension } from './dimensions';
+import { dimensionSql, dimensionValue, type GroupDimension } from './dimensions';
 import { addMeasures, emptyMeasures, measuresFromRow, type Measures } from './measures';
 import { rollupsValidFrom } from './rollups';
-import { eventSource, rollupSource, sumColumns } from './sources';
-import { ceilTo, DAY_MS, floorTo, HOUR_MS } from './time';
+import { eventSource, rollupSource, sumColumns, tagRollupSource } from './sources';
+import { HOUR_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 
 /** Where one slice of a report's range is read from. */
 export interface Segment {
-  source: 'raw' | 'hour' | 'day';
+  source: 'raw' | Span['source'];
   start: number;
   end: number;
 }
 
 /**
- * Splits [from, to) so that whole UTC days read daily rollups, the whole hours around them hourly
- * rollups, and the partial hours at the edges (and anything before `validFrom`, the start of
- * complete rollups) the raw ledger. The slices are disjoint and cover the range exactly.
+ * Splits [from, to) so that whole periods of the coarsest span read its rollups, the rest the
+ * next finer span, and what no span covers (the partial hours at the edges, and anything before
+ * `validFrom`, the start of complete rollups) the raw ledger. The slices are disjoint and cover
+ * the range exactly. `spans` are finest first.
  */
-export function planSegments(fromMs: number, toMs: number, validFrom: number): Segment[] {
-  const segments: Segment[] = [];
-  const push = (source: Segment['source'], start: number, end: number): void => {
-    if (start < end) segments.push({ source, start, end });
+export function planSegments(fromMs: number, toMs: number, validFrom: number, spans: readonly Span[]): Segment[] {
+  const split = (start: number, end: number, levels: readonly Span[]): Segment[] => {
+    if (!(start < end)) return [];
+    const top = levels[levels.length - 1];
+    if (!top) return [{ source: 'raw', start, end }];
+    const finer = levels.slice(0, -1);
+    const a = top.ceil(start);
+    const b = top.floor(end);
+    if (!(a < b)) return split(start, end, finer);
+    return [...split(start, a, finer), { source: top.source, start: a, end: b }, ...split(b, end, finer)];
   };
-  const hourStart = Math.max(ceilTo(fromMs, HOUR_MS), ceilTo(validFrom, HOUR_MS));
-  const hourEnd = floorTo(toMs, HOUR_MS);
-  if (!(hourStart < hourEnd)) {
-    push('raw', fromMs, toMs);
-    return segments;
-  }
-  push('raw', fromMs, hourStart);
-  const dayStart = ceilTo(hourStart, DAY_MS);
-  const dayEnd = floorTo(hourEnd, DAY_MS);
-  if (dayStart < dayEnd) {
-    push('hour', hourStart, dayStart);
-    push('day', dayStart, dayEnd);
-    push('hour', dayEnd, hourEnd);
-  } else {
-    push('hour', hourStart, hourEnd);
-  }
-  push('raw', hourEnd, toMs);
-  return segments;
+  const trusted = Math.min(Math.max(fromMs, HOUR_SPAN.ceil(validFrom)), toMs);
+  return [...split(fromMs, trusted, []), ...split(trusted, toMs, spans)];
 }
 
 export interface ReportQuery {
   fromMs: number;
   /** Exclusive. */
   toMs: number;
-  groupBy: readonly Dimension[];
+  groupBy: readonly GroupDimension[];
   /** Only this key's events (a principal's own view). */
   keyId?: string;
 }
@@ -65,22 +56,14 @@ export interface Report {
   segments: Segment[];
 }
 
-function segmentSource(segment: Segment, keyId: string | undefined): SQL {
-  if (segment.source === 'raw') {
-    const key = keyId === undefined ? sql`` : sql` AND key_id = ${keyId}`;
-    return eventSource(sql`time >= ${segment.start} AND time < ${segment.end}${key}`);
-  }
-  return rollupSource(segment.source === 'hour' ? HOUR_MS : DAY_MS, segment.start, segment.end, keyId);
-}
-
-function aggregate(source: SQL, groupBy: readonly Dimension[]): SQL {
+function aggregate(source: SQL, groupBy: readonly GroupDimension[]): SQL {
   const groups = groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(`g${i}`)}`);
   const select = groups.length ? sql`${sql.join(groups, sql`, `)}, ` : sql``;
   const groupClause = groups.length ? sql.raw(` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')}`) : sql``;
   return sql`SELECT ${select}${sql.raw(sumColumns(true))} FROM (${source})${groupClause}`;
 }
 
-function compareRows(groupBy: readonly Dimension[]): (a: ReportRow, b: ReportRow) => number {
+function compareRows(groupBy: readonly GroupDimension[]): (a: ReportRow, b: ReportRow) => number {
   const dayIndex = groupBy.indexOf('day');
   const text = (x: string | null, y: string | null): number => (x === y ? 0 : x === null ? 1 : y === null ? -1 : x < y ? -1 : 1);
   return (a, b) => {
@@ -98,6 +81,31 @@ function compareRows(groupBy: readonly Dimension[]): (a: ReportRow, b: ReportRow
   };
 }
 
+interface Read {
+  sql: SQL;
+  /** Rows of tagged events only, also counted (untagged) in the plain rollup read of the same slice. */
+  tagged: boolean;
+}
+
+/**
+ * How each segment is read. Without tag dimensions: rollups at every span. With one `tag:<name>`:
+ * tag rollups (days and months) for the tagged events, and the plain rollups of the same slice
+ * for the rest (their total minus the tagged rows). With more tag dimensions: the raw ledger.
+ */
+function reads(query: ReportQuery, segments: Segment[]): Read[] {
+  const tagDims = query.groupBy.filter((d) => d.startsWith('tag:'));
+  return segments.flatMap((segment): Read[] => {
+    if (segment.source === 'raw') {
+      const key = query.keyId === undefined ? sql`` : sql` AND key_id = ${query.keyId}`;
+      return [{ sql: aggregate(eventSource(sql`time >= ${segment.start} AND time < ${segment.end}${key}`), query.groupBy), tagged: false }];
+    }
+    const span = ROLLUP_SPANS.find((s) => s.source === segment.source)!;
+    const plain = { sql: aggregate(rollupSource(span.id, segment.start, segment.end, query.keyId), query.groupBy), tagged: false };
+    if (tagDims.length !== 1) return [plain];
+    return [plain, { sql: aggregate(tagRollupSource(span.id, tagDims[0]!.slice(4), segment.start, segment.end, query.keyId), query.groupBy), tagged: true }];
+  });
+}
+
 /**
  * Aggregates the ledger over [from, to) by the given dimensions. Reads come from one consistent
  * snapshot (a single batch) and every sum is an exact integer, so the totals equal the raw
@@ -105,24 +113,40 @@ function compareRows(groupBy: readonly Dimension[]): (a: ReportRow, b: ReportRow
  * (highest first), then the group values.
  */
 export async function runReport(db: Db, query: ReportQuery): Promise<Report> {
-  const segments = planSegments(query.fromMs, query.toMs, await rollupsValidFrom(db));
+  const tagDims = query.groupBy.filter((d) => d.startsWith('tag:')).length;
+  const spans = tagDims === 0 ? ROLLUP_SPANS : tagDims === 1 ? TAG_ROLLUP_SPANS : [];
+  const segments = planSegments(query.fromMs, query.toMs, await rollupsValidFrom(db), spans);
   const totals = emptyMeasures();
   if (segments.length === 0) return { query, rows: [], totals, segments };
-  const [first, ...rest] = segments.map((segment) => db.all<Record<string, unknown>>(aggregate(segmentSource(segment, query.keyId), query.groupBy)));
+  const planned = reads(query, segments);
+  const [first, ...rest] = planned.map((read) => db.all<Record<string, unknown>>(read.sql));
   const results = (await db.batch([first!, ...rest])) as Record<string, unknown>[][];
 
+  const tagIndex = query.groupBy.findIndex((d) => d.startsWith('tag:'));
   const rows = new Map<string, ReportRow>();
-  for (const result of results) {
+  const add = (group: (string | null)[], measures: Measures, sign: 1 | -1): void => {
+    const id = JSON.stringify(group);
+    const row = rows.get(id);
+    if (row) addMeasures(row.measures, measures, sign);
+    else {
+      const fresh = { group, measures: emptyMeasures() };
+      addMeasures(fresh.measures, measures, sign);
+      rows.set(id, fresh);
+    }
+  };
+  results.forEach((result, i) => {
     for (const raw of result) {
       const measures = measuresFromRow(raw);
-      if (measures.counts.requests === 0) continue;
-      const group = query.groupBy.map((d, i) => dimensionValue(d, raw[`g${i}`]));
-      const id = JSON.stringify(group);
-      const row = rows.get(id);
-      if (row) addMeasures(row.measures, measures);
-      else rows.set(id, { group, measures });
-      addMeasures(totals, measures);
+      const group = query.groupBy.map((d, g) => dimensionValue(d, raw[`g${g}`]));
+      add(group, measures, 1);
+      if (planned[i]!.tagged) {
+        // Tagged rows were also counted, untagged, in the plain rollup's row: move them out of it.
+        add(group.map((v, i) => (i === tagIndex ? null : v)), measures, -1);
+      } else {
+        addMeasures(totals, measures);
+      }
     }
-  }
-  return { query, rows: [...rows.values()].sort(compareRows(query.groupBy)), totals, segments };
+  });
+  const kept = [...rows.values()].filter((row) => row.measures.counts.requests !== 0);
+  return { query, rows: kept.sort(compareRows(query.groupBy)), totals, segments };
 }

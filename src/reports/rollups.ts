@@ -4,34 +4,41 @@ import type { Db } from '../db/client';
 import type { FlushHook } from '../ledger/writer';
 import { ROLLUP_COLUMNS } from './measures';
 import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
-import { ceilTo, DAY_MS, floorTo, HOUR_MS } from './time';
+import { DAY_SPAN, HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
+import { ceilTo, DAY_MS, floorTo, HOUR_MS, monthStart, nextMonthStart } from './time';
 
 /**
- * Hourly and daily rollups of the ledger. They are written by the ledger writer's flush hook in
- * the same transaction as the events, so a committed event is always rolled up and a failed flush
- * leaves neither. The writer hands the hook only events not already in the ledger (a retry after
- * an ambiguous failure drops the ones that did commit), so nothing is counted twice; the sums
- * themselves are computed by SQL from the stored rows. `rebuildDay` recomputes a day from the
- * ledger in one transaction: the `rollup` job uses it to backfill events written before rollups
- * existed and to repair any day whose rollups disagree with the ledger.
+ * Rollups of the ledger: per hour, day and month, and per tag per day and month. They are written
+ * by the ledger writer's flush hook in the same transaction as the events, so a committed event is
+ * always rolled up and a failed flush leaves neither. The writer hands the hook only events not
+ * already in the ledger (a retry after an ambiguous failure drops the ones that did commit), so
+ * nothing is counted twice; the sums are computed by SQL from the stored rows. `rebuildDay`
+ * recomputes a day from the ledger in one transaction: the `rollup` job uses it to backfill events
+ * written before rollups existed and to repair any day whose rollups disagree with the ledger.
  */
 
-export const SPANS = [HOUR_MS, DAY_MS] as const;
 const STATE_ID = 'hourly';
 
 const UPSERT_SET = ROLLUP_COLUMNS.map((c) => `"${c}" = "${c}" + excluded."${c}"`).join(', ');
 
 function internDims(where: SQL): SQL {
-  return sql`INSERT INTO report_dims (fingerprint, ${sql.raw(DIMENSION_COLUMN_LIST)}) SELECT DISTINCT ${sql.raw(fingerprintSql('', 'served_model'))}, ${sql.raw(EVENT_DIMENSION_LIST)} FROM usage_events WHERE ${where} ON CONFLICT (fingerprint) DO NOTHING`;
+  return sql`INSERT INTO report_dims (fingerprint, ${sql.raw(DIMENSION_COLUMN_LIST)}) SELECT DISTINCT ${sql.raw(fingerprintSql('', true))}, ${sql.raw(EVENT_DIMENSION_LIST)} FROM usage_events WHERE ${where} ON CONFLICT (fingerprint) DO NOTHING`;
 }
 
-function addToRollups(span: number, where: SQL): SQL {
-  return sql`INSERT INTO report_rollups (span, "start", dim_id, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${span}, s."start" - s."start" % ${span}, d.id, ${sql.raw(sumColumns(false, 's.'))} FROM (${eventSource(where)}) s JOIN report_dims d ON d.fingerprint = ${sql.raw(fingerprintSql('s.', 'model'))} WHERE true GROUP BY 2, 3 ON CONFLICT (span, "start", dim_id) DO UPDATE SET ${sql.raw(UPSERT_SET)}`;
+const JOIN_DIMS = `JOIN report_dims d ON d.fingerprint = ${fingerprintSql('s.', false)}`;
+
+function addToRollups(span: Span, where: SQL): SQL {
+  return sql`INSERT INTO report_rollups (span, "start", dim_id, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${span.id}, ${sql.raw(span.bucketSql('s."start"'))}, d.id, ${sql.raw(sumColumns(false, 's.'))} FROM (${eventSource(where)}) s ${sql.raw(JOIN_DIMS)} WHERE true GROUP BY 2, 3 ON CONFLICT (span, "start", dim_id) DO UPDATE SET ${sql.raw(UPSERT_SET)}`;
 }
 
-/** The statements that add the ledger events matching `where` to every rollup span. */
-function rollUp(where: SQL): SQL[] {
-  return [internDims(where), ...SPANS.map((span) => addToRollups(span, where))];
+function addToTagRollups(span: Span, where: SQL): SQL {
+  // Only scalar tag values; `tags` is always valid JSON here (eventSource guarantees it).
+  return sql`INSERT INTO report_tag_rollups (span, "start", dim_id, tag_name, tag_value, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${span.id}, ${sql.raw(span.bucketSql('s."start"'))}, d.id, t.key, CAST(t.atom AS TEXT), ${sql.raw(sumColumns(false, 's.'))} FROM (${eventSource(where)}) s ${sql.raw(JOIN_DIMS)} JOIN json_each(s.tags) t WHERE t.atom IS NOT NULL GROUP BY 2, 3, 4, 5 ON CONFLICT (span, tag_name, "start", dim_id, tag_value) DO UPDATE SET ${sql.raw(UPSERT_SET)}`;
+}
+
+/** The statements that add the ledger events matching `where` to every rollup. */
+function rollUp(where: SQL, spans: readonly Span[], tagSpans: readonly Span[]): SQL[] {
+  return [internDims(where), ...spans.map((span) => addToRollups(span, where)), ...tagSpans.map((span) => addToTagRollups(span, where))];
 }
 
 /** The flush hook: rolls up the batch's events, in the ledger's transaction. */
@@ -39,23 +46,42 @@ export function rollupFlushHook(db: Db): FlushHook {
   return (events) => {
     if (events.length === 0) return [];
     const ids = JSON.stringify(events.map((e) => e.id));
-    return rollUp(sql`id IN (SELECT value FROM json_each(${ids}))`).map((statement) => ({ toSQL: () => db.run(statement).getQuery() }));
+    return rollUp(sql`id IN (SELECT value FROM json_each(${ids}))`, ROLLUP_SPANS, TAG_ROLLUP_SPANS).map((statement) => ({ toSQL: () => db.run(statement).getQuery() }));
   };
 }
 
-/** Statements that recompute one UTC day's rollups from the ledger (run them as one batch). */
-export function rebuildDayStatements(db: Db, dayStart: number): BatchItem<'sqlite'>[] {
-  const dayEnd = dayStart + DAY_MS;
+/** Recomputes a month's rows of both rollup tables from their day rows. */
+function recomputeMonth(month: number): SQL[] {
+  const end = nextMonthStart(month);
+  const sums = sql.raw(sumColumns(false));
+  const days = sql`span = ${DAY_SPAN.id} AND "start" >= ${month} AND "start" < ${end}`;
   return [
-    db.run(sql`DELETE FROM report_rollups WHERE "start" >= ${dayStart} AND "start" < ${dayEnd}`),
-    ...rollUp(sql`time >= ${dayStart} AND time < ${dayEnd}`).map((statement) => db.run(statement)),
-    // The rebuilt day is complete, so it may extend the trusted range back to its start.
-    db.run(sql`UPDATE report_rollup_state SET valid_from = ${dayStart} WHERE id = ${STATE_ID} AND valid_from > ${dayStart} AND valid_from <= ${dayEnd}`),
+    sql`DELETE FROM report_rollups WHERE span = ${MONTH_SPAN.id} AND "start" = ${month}`,
+    sql`INSERT INTO report_rollups (span, "start", dim_id, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, ${sums} FROM report_rollups WHERE ${days} GROUP BY dim_id`,
+    sql`DELETE FROM report_tag_rollups WHERE span = ${MONTH_SPAN.id} AND "start" = ${month}`,
+    sql`INSERT INTO report_tag_rollups (span, "start", dim_id, tag_name, tag_value, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, tag_name, tag_value, ${sums} FROM report_tag_rollups WHERE ${days} GROUP BY dim_id, tag_name, tag_value`,
   ];
 }
 
-export async function rebuildDay(db: Db, dayStart: number): Promise<void> {
-  const [first, ...rest] = rebuildDayStatements(db, floorTo(dayStart, DAY_MS));
+/**
+ * Statements that recompute one UTC day's rollups from the ledger, and its month's from the days
+ * (run them as one batch). `trustFrom` lowers the start of trusted rollups to the day's start.
+ */
+export function rebuildDayStatements(db: Db, dayStart: number, trustFrom = true): BatchItem<'sqlite'>[] {
+  const dayEnd = dayStart + DAY_MS;
+  const statements = [
+    sql`DELETE FROM report_rollups WHERE span IN (${HOUR_SPAN.id}, ${DAY_SPAN.id}) AND "start" >= ${dayStart} AND "start" < ${dayEnd}`,
+    sql`DELETE FROM report_tag_rollups WHERE span = ${DAY_SPAN.id} AND "start" >= ${dayStart} AND "start" < ${dayEnd}`,
+    ...rollUp(sql`time >= ${dayStart} AND time < ${dayEnd}`, [HOUR_SPAN, DAY_SPAN], [DAY_SPAN]),
+    ...recomputeMonth(monthStart(dayStart)),
+  ];
+  // The rebuilt day is complete, so it may extend the trusted range back to its start.
+  if (trustFrom) statements.push(sql`UPDATE report_rollup_state SET valid_from = ${dayStart} WHERE id = ${STATE_ID} AND valid_from > ${dayStart}`);
+  return statements.map((statement) => db.run(statement));
+}
+
+async function rebuildDay(db: Db, dayStart: number, trustFrom: boolean): Promise<void> {
+  const [first, ...rest] = rebuildDayStatements(db, floorTo(dayStart, DAY_MS), trustFrom);
   await db.batch([first!, ...rest]);
 }
 
@@ -93,9 +119,7 @@ export async function backfillRollups(db: Db, nowMs: number, maxDays: number): P
       break;
     }
     // Days between `latest` and validFrom hold no events, so rebuilding latest's day covers them.
-    const day = floorTo(latest, DAY_MS);
-    const [first, ...rest] = rebuildDayStatements(db, day);
-    await db.batch([first!, ...rest, db.run(sql`UPDATE report_rollup_state SET valid_from = ${day}, updated_at = ${nowMs} WHERE id = ${STATE_ID} AND valid_from > ${day}`)]);
+    await rebuildDay(db, latest, true);
     rebuilt++;
   }
   return rebuilt;
@@ -111,25 +135,22 @@ export async function reconcileRollups(db: Db, nowMs: number, days: number): Pro
   const from = Math.max(floorTo(nowMs, DAY_MS) - (days - 1) * DAY_MS, ceilTo(validFrom, DAY_MS));
   const to = floorTo(nowMs, DAY_MS) + DAY_MS;
   if (!(from < to)) return 0;
-  const sums = (span: number) => sql`SELECT "start" - "start" % ${span} AS bucket, count(*) AS requests, CAST(sum(cost_nusd) AS TEXT) AS cost FROM (SELECT time AS "start", cost_nusd FROM usage_events WHERE time >= ${from} AND time < ${to}) GROUP BY 1`;
-  const rolled = (span: number) => sql`SELECT "start" AS bucket, sum(requests) AS requests, CAST(sum(cost_nusd) AS TEXT) AS cost FROM report_rollups WHERE span = ${span} AND "start" >= ${from} AND "start" < ${to} GROUP BY 1`;
+  const raw = (span: Span) =>
+    sql`SELECT ${sql.raw(span.bucketSql('time'))} AS bucket, count(*) AS requests, CAST(sum(cost_nusd) AS TEXT) AS cost FROM usage_events WHERE time >= ${from} AND time < ${to} GROUP BY 1`;
+  const rolled = (span: Span) =>
+    sql`SELECT "start" AS bucket, sum(requests) AS requests, CAST(sum(cost_nusd) AS TEXT) AS cost FROM report_rollups WHERE span = ${span.id} AND "start" >= ${from} AND "start" < ${to} GROUP BY 1`;
   type Sum = { bucket: number; requests: number; cost: string };
   // One batch: one consistent snapshot of the ledger and the rollups.
-  const results = (await db.batch([
-    db.all<Sum>(sums(HOUR_MS)),
-    db.all<Sum>(rolled(HOUR_MS)),
-    db.all<Sum>(sums(DAY_MS)),
-    db.all<Sum>(rolled(DAY_MS)),
-  ])) as Sum[][];
+  const results = (await db.batch([db.all<Sum>(raw(HOUR_SPAN)), db.all<Sum>(rolled(HOUR_SPAN)), db.all<Sum>(raw(DAY_SPAN)), db.all<Sum>(rolled(DAY_SPAN))])) as Sum[][];
   const stale = new Set<number>();
   for (let i = 0; i < results.length; i += 2) {
-    const fingerprint = (rows: Sum[]) => new Map(rows.map((r) => [r.bucket, `${r.requests}:${r.cost}`]));
-    const raw = fingerprint(results[i]!);
-    const rollup = fingerprint(results[i + 1]!);
-    for (const bucket of new Set([...raw.keys(), ...rollup.keys()])) {
-      if (raw.get(bucket) !== rollup.get(bucket)) stale.add(floorTo(bucket, DAY_MS));
+    const sums = (rows: Sum[]) => new Map(rows.map((r) => [r.bucket, `${r.requests}:${r.cost}`]));
+    const ledger = sums(results[i]!);
+    const rollup = sums(results[i + 1]!);
+    for (const bucket of new Set([...ledger.keys(), ...rollup.keys()])) {
+      if (ledger.get(bucket) !== rollup.get(bucket)) stale.add(floorTo(bucket, DAY_MS));
     }
   }
-  for (const day of stale) await rebuildDay(db, day);
+  for (const day of stale) await rebuildDay(db, day, false);
   return stale.size;
 }

@@ -3,8 +3,9 @@ import { ROLLUP_COLUMNS } from './measures';
 
 /**
  * The attribution of a group of ledger events, interned once: a rollup row points at one of
- * these. `fingerprint` is json_array(key_id, user, team, project, provider, family, model, tier,
- * tags) as SQLite writes it, so the flush hook and a rebuild find the same row.
+ * these. `fingerprint` is json_array(key_id, user, team, project, provider, family, model, tier)
+ * as SQLite writes it, so the flush hook and a rebuild find the same row. Tags are not part of it:
+ * request tags (e.g. `end_user`) can be as many as the requests, so they get their own rollup.
  */
 export const reportDims = sqliteTable(
   'report_dims',
@@ -19,7 +20,6 @@ export const reportDims = sqliteTable(
     family: text('family'),
     model: text('model'),
     tier: text('tier').notNull(),
-    tags: text('tags').notNull(),
   },
   (t) => [index('report_dims_key_idx').on(t.keyId)],
 );
@@ -27,9 +27,10 @@ export const reportDims = sqliteTable(
 const summedColumns = Object.fromEntries(ROLLUP_COLUMNS.map((name) => [name, integer(name).notNull()]));
 
 /**
- * Sums of ledger events per (span, start, dims): `span` is 3600000 (an hour) or 86400000 (a UTC
- * day) and `start` the epoch ms it begins. Maintained in the same transaction as the events
- * (src/reports/rollups.ts); money columns are integer nano-USD like the ledger's.
+ * Sums of ledger events per (span, start, dims): `span` says the period (3600000 an hour,
+ * 86400000 a UTC day, 2592000000 a UTC calendar month: an id, months vary) and `start` is the
+ * epoch ms it begins. Maintained in the same transaction as the events (src/reports/rollups.ts);
+ * money columns are integer nano-USD like the ledger's.
  */
 export const reportRollups = sqliteTable(
   'report_rollups',
@@ -40,6 +41,28 @@ export const reportRollups = sqliteTable(
     ...summedColumns,
   },
   (t) => [primaryKey({ columns: [t.span, t.start, t.dimId] })],
+);
+
+/**
+ * The same sums per tag: one row per (span, start, dims, tag name, tag value) for every tag an
+ * event carries. Days and months only; a report grouped by one tag reads these, and derives the
+ * events without that tag as the dimension's total minus its tagged rows.
+ */
+export const reportTagRollups = sqliteTable(
+  'report_tag_rollups',
+  {
+    span: integer('span').notNull(),
+    start: integer('start').notNull(),
+    dimId: integer('dim_id').notNull(),
+    tagName: text('tag_name').notNull(),
+    tagValue: text('tag_value').notNull(),
+    ...summedColumns,
+  },
+  (t) => [
+    primaryKey({ columns: [t.span, t.tagName, t.start, t.dimId, t.tagValue] }),
+    // For rebuilding a day (all tags at once); reports read by tag name through the key.
+    index('report_tag_rollups_start_idx').on(t.span, t.start),
+  ],
 );
 
 /**

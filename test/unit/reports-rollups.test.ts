@@ -4,9 +4,10 @@ import type { Db } from '../../src/db/client';
 import { silentLogger } from '../../src/deps';
 import { LedgerWriter, type LedgerEvent } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
-import type { Dimension } from '../../src/reports/dimensions';
+import type { GroupDimension } from '../../src/reports/dimensions';
 import { latencyBucket } from '../../src/reports/latency';
 import { planSegments, runReport, type Report } from '../../src/reports/report';
+import { ROLLUP_SPANS, TAG_ROLLUP_SPANS } from '../../src/reports/spans';
 import { backfillRollups, ensureRollupState, reconcileRollups, rollupFlushHook, rollupsValidFrom } from '../../src/reports/rollups';
 import { DAY_MS, HOUR_MS } from '../../src/reports/time';
 import { createTestDatabase, flaky } from '../helpers/db';
@@ -14,7 +15,7 @@ import { randomEvent, seededRandom } from '../helpers/ledger-events';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 
-function groupValue(event: LedgerEvent, dimension: Dimension): string | null {
+function groupValue(event: LedgerEvent, dimension: GroupDimension): string | null {
   switch (dimension) {
     case 'key':
       return event.keyId;
@@ -28,7 +29,6 @@ function groupValue(event: LedgerEvent, dimension: Dimension): string | null {
     case 'family':
     case 'provider':
     case 'tier':
-    case 'tags':
       return event[dimension];
     default:
       return (JSON.parse(event.tags) as Record<string, string>)[dimension.slice(4)] ?? null;
@@ -47,7 +47,7 @@ interface Expected {
 }
 
 /** The same report computed straight from the events, in JavaScript. */
-function expectedGroups(events: LedgerEvent[], fromMs: number, toMs: number, groupBy: Dimension[], keyId?: string): Map<string, Expected> {
+function expectedGroups(events: LedgerEvent[], fromMs: number, toMs: number, groupBy: GroupDimension[], keyId?: string): Map<string, Expected> {
   const groups = new Map<string, Expected>();
   for (const e of events) {
     if (e.time < fromMs || e.time >= toMs || (keyId !== undefined && e.keyId !== keyId)) continue;
@@ -98,25 +98,37 @@ async function rawSums(db: Db, fromMs: number, toMs: number): Promise<{ requests
 }
 
 describe('planSegments', () => {
-  it('reads whole days from daily rollups, whole hours from hourly ones, and the edges raw', () => {
-    const from = T0 + 22 * HOUR_MS + 30 * 60_000;
-    const to = T0 + 3 * DAY_MS + 2 * HOUR_MS + 5_000;
-    expect(planSegments(from, to, 0)).toEqual([
-      { source: 'raw', start: from, end: T0 + 23 * HOUR_MS },
-      { source: 'hour', start: T0 + 23 * HOUR_MS, end: T0 + DAY_MS },
+  it('reads whole months, days and hours from rollups, and the edges raw', () => {
+    const from = Date.UTC(2026, 9, 30, 22, 30);
+    const to = Date.UTC(2026, 11, 3, 2, 0, 5);
+    expect(planSegments(from, to, 0, ROLLUP_SPANS)).toEqual([
+      { source: 'raw', start: from, end: Date.UTC(2026, 9, 30, 23) },
+      { source: 'hour', start: Date.UTC(2026, 9, 30, 23), end: Date.UTC(2026, 9, 31) },
+      { source: 'day', start: Date.UTC(2026, 9, 31), end: T0 },
+      { source: 'month', start: T0, end: Date.UTC(2026, 11, 1) },
+      { source: 'day', start: Date.UTC(2026, 11, 1), end: Date.UTC(2026, 11, 3) },
+      { source: 'hour', start: Date.UTC(2026, 11, 3), end: Date.UTC(2026, 11, 3, 2) },
+      { source: 'raw', start: Date.UTC(2026, 11, 3, 2), end: to },
+    ]);
+  });
+
+  it('reads tag reports from days and months, with raw partial days', () => {
+    const from = T0 + 22 * HOUR_MS;
+    const to = T0 + 3 * DAY_MS + 2 * HOUR_MS;
+    expect(planSegments(from, to, 0, TAG_ROLLUP_SPANS)).toEqual([
+      { source: 'raw', start: from, end: T0 + DAY_MS },
       { source: 'day', start: T0 + DAY_MS, end: T0 + 3 * DAY_MS },
-      { source: 'hour', start: T0 + 3 * DAY_MS, end: T0 + 3 * DAY_MS + 2 * HOUR_MS },
-      { source: 'raw', start: T0 + 3 * DAY_MS + 2 * HOUR_MS, end: to },
+      { source: 'raw', start: T0 + 3 * DAY_MS, end: to },
     ]);
   });
 
   it('reads raw everything before the rollups became complete, and everything when they never did', () => {
-    expect(planSegments(T0, T0 + 2 * DAY_MS, T0 + DAY_MS + 90 * 60_000)).toEqual([
+    expect(planSegments(T0, T0 + 2 * DAY_MS, T0 + DAY_MS + 90 * 60_000, ROLLUP_SPANS)).toEqual([
       { source: 'raw', start: T0, end: T0 + DAY_MS + 2 * HOUR_MS },
       { source: 'hour', start: T0 + DAY_MS + 2 * HOUR_MS, end: T0 + 2 * DAY_MS },
     ]);
-    expect(planSegments(T0, T0 + 2 * DAY_MS, Number.POSITIVE_INFINITY)).toEqual([{ source: 'raw', start: T0, end: T0 + 2 * DAY_MS }]);
-    expect(planSegments(T0 + 10, T0 + 20, 0)).toEqual([{ source: 'raw', start: T0 + 10, end: T0 + 20 }]);
+    expect(planSegments(T0, T0 + 2 * DAY_MS, Number.POSITIVE_INFINITY, ROLLUP_SPANS)).toEqual([{ source: 'raw', start: T0, end: T0 + 2 * DAY_MS }]);
+    expect(planSegments(T0 + 10, T0 + 20, 0, ROLLUP_SPANS)).toEqual([{ source: 'raw', start: T0 + 10, end: T0 + 20 }]);
   });
 });
 
@@ -152,7 +164,7 @@ describe('rollups and reports over a randomized ledger', () => {
     for (const e of events) w.add(e);
     await w.close();
 
-    const dimensions: Dimension[] = ['key', 'user', 'team', 'project', 'model', 'family', 'provider', 'tier', 'day', 'tag:env', 'tag:feature'];
+    const dimensions: GroupDimension[] = ['key', 'user', 'team', 'project', 'model', 'family', 'provider', 'tier', 'day', 'tag:env', 'tag:feature'];
     for (let round = 0; round < 25; round++) {
       const a = T0 - DAY_MS + Math.floor(random() * 8 * DAY_MS);
       const b = T0 - DAY_MS + Math.floor(random() * 8 * DAY_MS);
@@ -167,13 +179,22 @@ describe('rollups and reports over a randomized ledger', () => {
     }
   });
 
-  it('uses daily and hourly rollups for whole days and hours', async () => {
-    await ensureRollupState(database.db, T0);
+  it('uses monthly, daily and hourly rollups for whole periods, and tag rollups for one tag', async () => {
+    await ensureRollupState(database.db, T0 - 5 * DAY_MS);
+    const events = randomEvents(7, 1500, 40 * DAY_MS).map((e) => ({ ...e, time: e.time - 5 * DAY_MS }));
     const w = writer(database.db);
-    for (const e of randomEvents(7, 500, 3 * DAY_MS)) w.add(e);
+    for (const e of events) w.add(e);
     await w.close();
-    const report = await runReport(database.db, { fromMs: T0, toMs: T0 + 2 * DAY_MS + HOUR_MS, groupBy: ['team'] });
-    expect(report.segments.map((s) => s.source)).toEqual(['day', 'hour']);
+    const byTeam = await runReport(database.db, { fromMs: T0 - 2 * DAY_MS, toMs: T0 + 31 * DAY_MS + HOUR_MS, groupBy: ['team'] });
+    expect(byTeam.segments.map((s) => s.source)).toEqual(['day', 'month', 'day', 'hour']);
+    expectMatches(byTeam, events);
+    const byTag = await runReport(database.db, { fromMs: T0 - 2 * DAY_MS + 7, toMs: T0 + 31 * DAY_MS + HOUR_MS, groupBy: ['tag:feature', 'model'] });
+    expect(byTag.segments.map((s) => s.source)).toEqual(['raw', 'day', 'month', 'day', 'raw']);
+    expect(byTag.rows.some((r) => r.group[0] === null)).toBe(true);
+    expectMatches(byTag, events);
+    const twoTags = await runReport(database.db, { fromMs: T0, toMs: T0 + 3 * DAY_MS, groupBy: ['tag:feature', 'tag:env'] });
+    expect(twoTags.segments.map((s) => s.source)).toEqual(['raw']);
+    expectMatches(twoTags, events);
   });
 
   it('filters to one key for a principal view', async () => {
@@ -219,6 +240,9 @@ describe('rollups and reports over a randomized ledger', () => {
     const after = await runReport(database.db, { fromMs: T0, toMs: T0 + 4 * DAY_MS, groupBy: ['team', 'day'] });
     expect(after.segments.map((s) => s.source)).toEqual(['day']);
     expectMatches(after, old);
+    const month = await runReport(database.db, { fromMs: T0, toMs: T0 + 30 * DAY_MS, groupBy: ['tag:env'] });
+    expect(month.segments.map((s) => s.source)).toEqual(['month']);
+    expectMatches(month, old);
   });
 
   it('repairs days whose rollups disagree with the ledger', async () => {
@@ -233,7 +257,7 @@ describe('rollups and reports over a randomized ledger', () => {
     for (const e of missed) legacy.add(e);
     await legacy.close();
 
-    const range = { fromMs: T0, toMs: T0 + 2 * DAY_MS, groupBy: ['model'] as Dimension[] };
+    const range = { fromMs: T0, toMs: T0 + 2 * DAY_MS, groupBy: ['model'] as GroupDimension[] };
     expect((await runReport(database.db, range)).totals.counts.requests).toBe(600);
     expect(await reconcileRollups(database.db, T0 + 2 * DAY_MS - 1, 2)).toBe(1);
     const repaired = await runReport(database.db, range);
