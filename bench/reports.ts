@@ -1,10 +1,12 @@
-// Report latency over a large ledger. Seeds a fresh libSQL file with N events spread over
-// November 2026 through the production LedgerWriter (its bound-SQL inserts and the same rollup
-// flush hook the gateway registers), then times the month-by-team chargeback and friends, and
-// checks each total against the raw ledger's own SQL sum.
+// Report latency over a large ledger. Seeds a fresh libSQL file with N events spread evenly, in
+// time order, over November 2026 through the production LedgerWriter (its bound-SQL inserts and
+// the same rollup flush hook the gateway registers), then times the month-by-team chargeback and
+// friends, and checks each total against the raw ledger's own SQL sum.
 //
 //   npx tsx bench/reports.ts [--events 1000000] [--batch 2000] [--db bench/out/reports.db] [--reuse]
+//   npx tsx bench/reports.ts --events 200000 --no-rollups   (the ledger writer alone, for the rollups' cost)
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { parseArgs, flag } from '../src/cli/args';
@@ -20,108 +22,52 @@ import type { GroupDimension } from '../src/reports/dimensions';
 import { runReport } from '../src/reports/report';
 import { ensureRollupState, rollupFlushHook } from '../src/reports/rollups';
 import { DAY_MS } from '../src/reports/time';
+import { randomEvent, seededRandom, type EventPools } from '../test/helpers/ledger-events';
 
-const args = parseArgs(process.argv.slice(2), ['reuse']);
+const args = parseArgs(process.argv.slice(2), ['reuse', 'no-rollups']);
+const ROLLUPS = !args.flags.has('no-rollups');
 const EVENTS = Number(flag(args, 'events') ?? 1_000_000);
 const BATCH = Number(flag(args, 'batch') ?? 2000);
 const DB_PATH = flag(args, 'db') ?? `bench/out/reports-${EVENTS}.db`;
 const MONTH = Date.UTC(2026, 10, 1);
 const MONTH_END = Date.UTC(2026, 11, 1);
 
-/** A deterministic PRNG (mulberry32), so two runs seed the same ledger. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+const random = seededRandom(20261125);
+
+// 200 keys in 12 teams and 40 projects with their own tags; 8 models on 3 providers. Request
+// tags (a `feature` on some requests) come on top, as in randomEvent.
+const POOLS: EventPools = {
+  keys: Array.from({ length: 200 }, (_, i) => ({
+    id: `key_bench_${String(i).padStart(3, '0')}`,
+    user: i % 3 === 0 ? null : `user-${i % 60}`,
+    team: `team-${i % 12}`,
+    project: `project-${i % 40}`,
+    tags: { env: i % 5 === 0 ? 'staging' : 'prod', cost_center: `cc-${i % 9}` },
+  })),
+  models: [
+    { id: 'gpt-4o-mini', provider: 'openai', family: 'gpt-4o' },
+    { id: 'gpt-4o', provider: 'openai', family: 'gpt-4o' },
+    { id: 'gpt-4.1-mini', provider: 'openai', family: 'gpt-4.1' },
+    { id: 'claude-haiku-4-5', provider: 'anthropic', family: null },
+    { id: 'claude-sonnet-4-5', provider: 'anthropic', family: null },
+    { id: 'nova-micro', provider: 'bedrock', family: 'nova' },
+    { id: 'nova-lite', provider: 'bedrock', family: 'nova' },
+    { id: 'bedrock-claude-haiku-4-5', provider: 'bedrock', family: null },
+  ],
+};
+
+/** The i-th of N events: in time order across the month, as a live gateway writes them. */
+function event(i: number): LedgerEvent {
+  return randomEvent(random, MONTH + Math.floor(((i + random()) / EVENTS) * (MONTH_END - MONTH)), POOLS);
 }
 
-const random = prng(20261125);
-const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-
-// 200 keys in 12 teams and 40 projects, each with its own tags; 8 models on 3 providers.
-const TEAMS = Array.from({ length: 12 }, (_, i) => `team-${i}`);
-const KEYS = Array.from({ length: 200 }, (_, i) => ({
-  id: `key_bench_${String(i).padStart(3, '0')}`,
-  user: i % 3 === 0 ? null : `user-${i % 60}`,
-  team: TEAMS[i % TEAMS.length]!,
-  project: `project-${i % 40}`,
-  tags: JSON.stringify({ env: i % 5 === 0 ? 'staging' : 'prod', cost_center: `cc-${i % 9}` }),
-}));
-const MODELS = [
-  { id: 'gpt-4o-mini', provider: 'openai', family: 'gpt-4o', input: 150, output: 600 },
-  { id: 'gpt-4o', provider: 'openai', family: 'gpt-4o', input: 2500, output: 10000 },
-  { id: 'gpt-4.1-mini', provider: 'openai', family: 'gpt-4.1', input: 400, output: 1600 },
-  { id: 'claude-haiku-4-5', provider: 'anthropic', family: null, input: 1000, output: 5000 },
-  { id: 'claude-sonnet-4-5', provider: 'anthropic', family: null, input: 3000, output: 15000 },
-  { id: 'nova-micro', provider: 'bedrock', family: 'nova', input: 35, output: 140 },
-  { id: 'nova-lite', provider: 'bedrock', family: 'nova', input: 60, output: 240 },
-  { id: 'bedrock-claude-haiku-4-5', provider: 'bedrock', family: null, input: 1000, output: 5000 },
-];
-const FEATURES = ['chat', 'search', 'summarize', 'classify', 'extract'];
-
-let sequence = 0;
-function event(): LedgerEvent {
-  const key = pick(KEYS);
-  const model = pick(MODELS);
-  const time = MONTH + Math.floor(random() * (MONTH_END - MONTH));
-  const status = random() < 0.03 ? 'error' : 'ok';
-  const input = status === 'ok' ? 200 + Math.floor(random() * 4000) : 0;
-  const cached = status === 'ok' && random() < 0.3 ? Math.floor(input * random()) : 0;
-  const output = status === 'ok' ? 20 + Math.floor(random() * 800) : 0;
-  // nano-USD: per-token rates in nano-USD (USD per million tokens × 1000).
-  const cost = input * model.input + Math.round(cached * model.input * 0.1) + output * model.output;
-  const baseline = (input + cached) * model.input * 2 + output * model.output * 2;
-  const routing = Math.round((baseline - cost) * 0.7);
-  const caching = Math.round((baseline - cost) * 0.2);
-  const id = `${time.toString(36)}${(sequence++).toString(36).padStart(8, '0')}`;
-  return {
-    id: `evt_${id}`,
-    time,
-    requestId: `req_${id}`,
-    keyId: key.id,
-    user: key.user,
-    team: key.team,
-    project: key.project,
-    tags: random() < 0.2 ? `${key.tags.slice(0, -1)},"feature":"${pick(FEATURES)}"}` : key.tags,
-    surface: 'openai',
-    requestedModel: model.id,
-    servedModel: model.id,
-    provider: model.provider,
-    family: model.family,
-    tier: random() < 0.85 ? 'standard' : random() < 0.5 ? 'flex' : 'batch',
-    stream: random() < 0.5,
-    inputTokens: input,
-    cachedInputTokens: cached,
-    cacheWriteTokens: 0,
-    cacheWrite1hTokens: 0,
-    outputTokens: output,
-    reasoningTokens: 0,
-    costNusd: cost,
-    baselineCostNusd: baseline,
-    routingSavingsNusd: routing,
-    cachingSavingsNusd: caching,
-    tierSavingsNusd: baseline - cost - routing - caching,
-    cache: random() < 0.1 ? 'hit' : 'miss',
-    complexity: null,
-    scorerVersion: null,
-    routeReason: 'requested',
-    latencyMs: Math.round(Math.exp(5 + random() * 4)),
-    ttftMs: null,
-    status,
-    httpStatus: status === 'ok' ? 200 : 502,
-    errorType: status === 'ok' ? null : 'upstream_error',
-    usageEstimated: false,
-  };
-}
-
-async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+/** Wall time and this process's CPU time (the machine may be shared: CPU time is the steadier figure). */
+async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const value = await fn();
-  return { ms: performance.now() - started, value };
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, value };
 }
 
 function median(values: number[]): number {
@@ -139,13 +85,15 @@ async function main(): Promise<void> {
 
   const [{ present }] = (await db.all<{ present: number }>(sql`SELECT count(*) AS present FROM usage_events`)) as [{ present: number }];
   let seedSeconds = 0;
+  let seedCpuSeconds = 0;
   if (present < EVENTS) {
+    const cpu = process.cpuUsage();
     const writer = new LedgerWriter(db, silentLogger, new Metrics(), { flushIntervalMs: 60_000, maxBatch: BATCH, defer: () => {} });
-    writer.addFlushHook(rollupFlushHook(db));
+    if (ROLLUPS) writer.addFlushHook(rollupFlushHook(db));
     const started = performance.now();
     let last = started;
     for (let i = present; i < EVENTS; i++) {
-      writer.add(event());
+      writer.add(event(i));
       if (writer.depth >= BATCH) await writer.flush();
       if ((i + 1) % 250_000 === 0) {
         const now = performance.now();
@@ -155,6 +103,19 @@ async function main(): Promise<void> {
     }
     await writer.close();
     seedSeconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    seedCpuSeconds = (used.user + used.system) / 1e6;
+  }
+  const seeding = {
+    seed_seconds: Math.round(seedSeconds),
+    seed_events_per_second: seedSeconds ? Math.round((EVENTS - present) / seedSeconds) : null,
+    seed_events_per_cpu_second: seedCpuSeconds ? Math.round((EVENTS - present) / seedCpuSeconds) : null,
+  };
+
+  if (!ROLLUPS) {
+    console.log(JSON.stringify({ events: EVENTS, rollups: false, ...seeding }, null, 2));
+    database.close();
+    return;
   }
 
   const count = async (table: string): Promise<number> => ((await db.all<{ n: number }>(sql.raw(`SELECT count(*) AS n FROM ${table}`)))[0] as { n: number }).n;
@@ -165,21 +126,25 @@ async function main(): Promise<void> {
     { name: 'month by team', from: MONTH, to: MONTH_END, groupBy: ['team'] },
     { name: 'month by team, model', from: MONTH, to: MONTH_END, groupBy: ['team', 'model'] },
     { name: 'month by key', from: MONTH, to: MONTH_END, groupBy: ['key'] },
-    { name: 'month by tag:env, day', from: MONTH, to: MONTH_END, groupBy: ['tag:env', 'day'] },
+    { name: 'month by tag:env', from: MONTH, to: MONTH_END, groupBy: ['tag:env'] },
+    { name: 'month by team, day', from: MONTH, to: MONTH_END, groupBy: ['team', 'day'] },
+    { name: 'month to date (Nov 1 to Nov 25 12:00) by team', from: MONTH, to: MONTH + 24.5 * DAY_MS, groupBy: ['team'] },
     { name: 'unaligned 29.7 days by team (raw edges)', from: MONTH + 37 * 60_000 + 13_000, to: MONTH_END - 7 * 3_600_000 - 42_000, groupBy: ['team'] },
     { name: 'one day by team, model', from: MONTH + 14 * DAY_MS, to: MONTH + 15 * DAY_MS, groupBy: ['team', 'model'] },
   ];
   const results: Record<string, unknown>[] = [];
   for (const c of cases) {
     const runs: number[] = [];
+    const cpu: number[] = [];
     let report = await runReport(db, { fromMs: c.from, toMs: c.to, groupBy: c.groupBy });
     for (let i = 0; i < 5; i++) {
       const timed = await time(() => runReport(db, { fromMs: c.from, toMs: c.to, groupBy: c.groupBy }));
       runs.push(timed.ms);
+      cpu.push(timed.cpuMs);
       report = timed.value;
     }
     const exact = report.totals.money.cost_nusd.toString() === (await raw(c.from, c.to));
-    results.push({ case: c.name, median_ms: Math.round(median(runs) * 10) / 10, rows: report.rows.length, segments: report.segments.map((s) => s.source).join('+'), total_equals_raw_sum: exact });
+    results.push({ case: c.name, median_ms: Math.round(median(runs) * 10) / 10, median_cpu_ms: Math.round(median(cpu) * 10) / 10, rows: report.rows.length, segments: report.segments.map((s) => s.source).join('+'), total_equals_raw_sum: exact });
   }
 
   // The same month-by-team report with the rollups ignored (everything raw), for comparison.
@@ -205,15 +170,15 @@ async function main(): Promise<void> {
 
   const summary = {
     events: await count('usage_events'),
-    seed_seconds: Math.round(seedSeconds),
-    seed_events_per_second: seedSeconds ? Math.round((EVENTS - present) / seedSeconds) : null,
+    load_average: loadavg().map((l) => Math.round(l * 10) / 10),
+    ...seeding,
     flush_batch: BATCH,
     rollup_rows: await count('report_rollups'),
     dimension_rows: await count('report_dims'),
     database_mb: Math.round((statSync(DB_PATH).size + (existsSync(`${DB_PATH}-wal`) ? statSync(`${DB_PATH}-wal`).size : 0)) / 1e6),
     reports: results,
-    month_by_team_raw_only_ms: Math.round(rawRun.ms),
-    focus_month_export: { ms: Math.round(focus.ms), rows: focus.value.lines - 1, mb: Math.round(focus.value.bytes / 1e5) / 10 },
+    month_by_team_raw_only: { ms: Math.round(rawRun.ms), cpu_ms: Math.round(rawRun.cpuMs) },
+    focus_month_export: { ms: Math.round(focus.ms), cpu_ms: Math.round(focus.cpuMs), rows: focus.value.lines - 1, mb: Math.round(focus.value.bytes / 1e5) / 10 },
   };
   console.log(JSON.stringify(summary, null, 2));
   database.close();

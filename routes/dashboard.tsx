@@ -73,6 +73,19 @@ const Layout: FC<{ title: string; session?: 'bearer' | 'cookie' | undefined; chi
 /** An exact amount: the text is for people, `value` (nano-USD) for machines and tests. */
 const Money: FC<{ nusd: bigint | number }> = ({ nusd }) => <data value={String(nusd)}>{usdLabel(BigInt(nusd))}</data>;
 
+/** A table's column headers: [label, numeric?] (numeric columns are right-aligned). */
+const Head: FC<{ columns: [string, boolean][] }> = ({ columns }) => (
+  <thead>
+    <tr>
+      {columns.map(([label, numeric]) => (
+        <th scope="col" class={numeric ? 'num' : undefined}>
+          {label}
+        </th>
+      ))}
+    </tr>
+  </thead>
+);
+
 const percent = (value: number | null): string => (value === null ? '–' : `${(value * 100).toFixed(1)}%`);
 const count = (value: number): string => value.toLocaleString('en-US');
 
@@ -285,14 +298,7 @@ const Savings: FC<{ data: DashboardData }> = ({ data }) => {
         />
         <table id="savings-table">
           <caption>Savings against the baseline (negative: the lever cost money)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Lever</th>
-              <th scope="col" class="num">
-                Saved
-              </th>
-            </tr>
-          </thead>
+          <Head columns={[['Lever', false], ['Saved', true]]} />
           <tbody>
             {levers.map((l) => (
               <tr>
@@ -333,20 +339,7 @@ const ModelMix: FC<{ data: DashboardData }> = ({ data }) => {
           />
           <table id="models-table">
             <caption>Spend and requests by served model</caption>
-            <thead>
-              <tr>
-                <th scope="col">Model</th>
-                <th scope="col" class="num">
-                  Spend
-                </th>
-                <th scope="col" class="num">
-                  Share
-                </th>
-                <th scope="col" class="num">
-                  Requests
-                </th>
-              </tr>
-            </thead>
+            <Head columns={[['Model', false], ['Spend', true], ['Share', true], ['Requests', true]]} />
             <tbody>
               {data.modelMix.map((m) => (
                 <tr>
@@ -374,24 +367,7 @@ const TopPrincipals: FC<{ data: DashboardData }> = ({ data }) => (
     ) : (
       <table id="principals-table">
         <caption>Keys by spend (the ten largest)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Team</th>
-            <th scope="col" class="num">
-              Spend
-            </th>
-            <th scope="col" class="num">
-              Saved
-            </th>
-            <th scope="col" class="num">
-              Requests
-            </th>
-            <th scope="col" class="num">
-              Anomalous days
-            </th>
-          </tr>
-        </thead>
+        <Head columns={[['Key', false], ['Team', false], ['Spend', true], ['Saved', true], ['Requests', true], ['Anomalous days', true]]} />
         <tbody>
           {data.topPrincipals.map((p) => (
             <tr data-key={p.key}>
@@ -423,21 +399,7 @@ const Anomalies: FC<{ data: DashboardData }> = ({ data }) => (
     ) : (
       <table id="anomalies-table">
         <caption>Days a key's spend was far from its usual (robust z-score)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Day</th>
-            <th scope="col">Key</th>
-            <th scope="col" class="num">
-              Spend
-            </th>
-            <th scope="col" class="num">
-              Usual (median)
-            </th>
-            <th scope="col" class="num">
-              Score
-            </th>
-          </tr>
-        </thead>
+        <Head columns={[['Day', false], ['Key', false], ['Spend', true], ['Usual (median)', true], ['Score', true]]} />
         <tbody>
           {data.anomalies.map((a) => (
             <tr>
@@ -470,23 +432,7 @@ const Budgets: FC<{ data: DashboardData }> = ({ data }) => (
     ) : (
       <table>
         <caption>Budgets for their current period</caption>
-        <thead>
-          <tr>
-            <th scope="col">Budget</th>
-            <th scope="col">Scope</th>
-            <th scope="col">Period</th>
-            <th scope="col" class="num">
-              Spend
-            </th>
-            <th scope="col" class="num">
-              Amount
-            </th>
-            <th scope="col" class="num">
-              Forecast
-            </th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
+        <Head columns={[['Budget', false], ['Scope', false], ['Period', false], ['Spend', true], ['Amount', true], ['Forecast', true], ['State', false]]} />
         <tbody>
           {data.budgets.map((b) => (
             <tr>

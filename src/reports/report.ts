@@ -1,10 +1,11 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { dimensionSql, dimensionValue, type GroupDimension } from './dimensions';
+import { emptyHistogram } from './latency';
 import { addMeasures, emptyMeasures, measuresFromRow, type Measures } from './measures';
 import { rollupsValidFrom } from './rollups';
 import { eventSource, rollupSource, sumColumns, tagRollupSource } from './sources';
-import { HOUR_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
+import { HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 
 /** Where one slice of a report's range is read from. */
 export interface Segment {
@@ -114,7 +115,9 @@ function reads(query: ReportQuery, segments: Segment[]): Read[] {
  */
 export async function runReport(db: Db, query: ReportQuery): Promise<Report> {
   const tagDims = query.groupBy.filter((d) => d.startsWith('tag:')).length;
-  const spans = tagDims === 0 ? ROLLUP_SPANS : tagDims === 1 ? TAG_ROLLUP_SPANS : [];
+  const available = tagDims === 0 ? ROLLUP_SPANS : tagDims === 1 ? TAG_ROLLUP_SPANS : [];
+  // Grouped by day, no row may cover more than a day.
+  const spans = query.groupBy.includes('day') ? available.filter((s) => s !== MONTH_SPAN) : available;
   const segments = planSegments(query.fromMs, query.toMs, await rollupsValidFrom(db), spans);
   const totals = emptyMeasures();
   if (segments.length === 0) return { query, rows: [], totals, segments };
@@ -148,5 +151,8 @@ export async function runReport(db: Db, query: ReportQuery): Promise<Report> {
     }
   });
   const kept = [...rows.values()].filter((row) => row.measures.counts.requests !== 0);
+  // Tag rollups keep no latency histogram, so rows grouped by a tag have no percentiles (their
+  // mean latency stays); the totals do not depend on the tag and keep theirs.
+  if (tagIndex !== -1) for (const row of kept) row.measures.latency = emptyHistogram();
   return { query, rows: kept.sort(compareRows(query.groupBy)), totals, segments };
 }

@@ -2,8 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import type { FlushHook } from '../ledger/writer';
-import { ROLLUP_COLUMNS } from './measures';
-import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
+import { ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS } from './measures';
+import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, ROLLUP_COLUMN_LIST, sumColumns, TAG_ROLLUP_COLUMN_LIST } from './sources';
 import { DAY_SPAN, HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 import { ceilTo, DAY_MS, floorTo, HOUR_MS, monthStart, nextMonthStart } from './time';
 
@@ -19,7 +19,7 @@ import { ceilTo, DAY_MS, floorTo, HOUR_MS, monthStart, nextMonthStart } from './
 
 const STATE_ID = 'hourly';
 
-const UPSERT_SET = ROLLUP_COLUMNS.map((c) => `"${c}" = "${c}" + excluded."${c}"`).join(', ');
+const upsertSet = (columns: readonly string[]): string => columns.map((c) => `"${c}" = "${c}" + excluded."${c}"`).join(', ');
 
 function internDims(where: SQL): SQL {
   return sql`INSERT INTO report_dims (fingerprint, ${sql.raw(DIMENSION_COLUMN_LIST)}) SELECT DISTINCT ${sql.raw(fingerprintSql('', true))}, ${sql.raw(EVENT_DIMENSION_LIST)} FROM usage_events WHERE ${where} ON CONFLICT (fingerprint) DO NOTHING`;
@@ -27,18 +27,30 @@ function internDims(where: SQL): SQL {
 
 const JOIN_DIMS = `JOIN report_dims d ON d.fingerprint = ${fingerprintSql('s.', false)}`;
 
-function addToRollups(span: Span, where: SQL): SQL {
-  return sql`INSERT INTO report_rollups (span, "start", dim_id, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${span.id}, ${sql.raw(span.bucketSql('s."start"'))}, d.id, ${sql.raw(sumColumns(false, 's.'))} FROM (${eventSource(where)}) s ${sql.raw(JOIN_DIMS)} WHERE true GROUP BY 2, 3 ON CONFLICT (span, "start", dim_id) DO UPDATE SET ${sql.raw(UPSERT_SET)}`;
-}
-
-function addToTagRollups(span: Span, where: SQL): SQL {
+/**
+ * One statement that adds the events matching `where` to a rollup table at every span in `spans`
+ * (finest first): the events are read and summed once, at the finest span, and each coarser span
+ * sums those sums.
+ */
+function addToTable(table: 'report_rollups' | 'report_tag_rollups', spans: readonly Span[], where: SQL): SQL {
+  const [finest, ...coarser] = spans;
+  if (!finest) throw new Error('no spans');
+  const tagged = table === 'report_tag_rollups';
+  const columns = tagged ? TAG_ROLLUP_COLUMNS : ROLLUP_COLUMNS;
+  const columnList = tagged ? TAG_ROLLUP_COLUMN_LIST : ROLLUP_COLUMN_LIST;
+  const keys = tagged ? ['dim_id', 'tag_name', 'tag_value'] : ['dim_id'];
+  const keyList = keys.join(', ');
+  const positions = keys.map((_, i) => i + 3).join(', ');
+  const finestKeys = tagged ? 'd.id AS dim_id, t.key AS tag_name, CAST(t.atom AS TEXT) AS tag_value' : 'd.id AS dim_id';
   // Only scalar tag values; `tags` is always valid JSON here (eventSource guarantees it).
-  return sql`INSERT INTO report_tag_rollups (span, "start", dim_id, tag_name, tag_value, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${span.id}, ${sql.raw(span.bucketSql('s."start"'))}, d.id, t.key, CAST(t.atom AS TEXT), ${sql.raw(sumColumns(false, 's.'))} FROM (${eventSource(where)}) s ${sql.raw(JOIN_DIMS)} JOIN json_each(s.tags) t WHERE t.atom IS NOT NULL GROUP BY 2, 3, 4, 5 ON CONFLICT (span, tag_name, "start", dim_id, tag_value) DO UPDATE SET ${sql.raw(UPSERT_SET)}`;
+  const tagJoin = tagged ? sql.raw(' JOIN json_each(s.tags) t WHERE t.atom IS NOT NULL') : sql.raw(' WHERE true');
+  const levels = coarser.map((span) => sql.raw(` UNION ALL SELECT ${span.id}, ${span.bucketSql('"start"')}, ${keyList}, ${sumColumns(false, '', columns)} FROM finest WHERE true GROUP BY 2, ${positions}`));
+  return sql`WITH finest AS MATERIALIZED (SELECT ${sql.raw(finest.bucketSql('s."start"'))} AS "start", ${sql.raw(finestKeys)}, ${sql.raw(sumColumns(false, 's.', columns))} FROM (${eventSource(where)}) s ${sql.raw(JOIN_DIMS)}${tagJoin} GROUP BY ${sql.raw(keys.map((_, i) => i + 2).join(', '))}, 1) INSERT INTO ${sql.raw(table)} (span, "start", ${sql.raw(keyList)}, ${sql.raw(columnList)}) SELECT ${finest.id}, "start", ${sql.raw(keyList)}, ${sql.raw(columnList)} FROM finest WHERE true${sql.join(levels, sql``)} ON CONFLICT DO UPDATE SET ${sql.raw(upsertSet(columns))}`;
 }
 
 /** The statements that add the ledger events matching `where` to every rollup. */
 function rollUp(where: SQL, spans: readonly Span[], tagSpans: readonly Span[]): SQL[] {
-  return [internDims(where), ...spans.map((span) => addToRollups(span, where)), ...tagSpans.map((span) => addToTagRollups(span, where))];
+  return [internDims(where), addToTable('report_rollups', spans, where), addToTable('report_tag_rollups', tagSpans, where)];
 }
 
 /** The flush hook: rolls up the batch's events, in the ledger's transaction. */
@@ -53,13 +65,12 @@ export function rollupFlushHook(db: Db): FlushHook {
 /** Recomputes a month's rows of both rollup tables from their day rows. */
 function recomputeMonth(month: number): SQL[] {
   const end = nextMonthStart(month);
-  const sums = sql.raw(sumColumns(false));
   const days = sql`span = ${DAY_SPAN.id} AND "start" >= ${month} AND "start" < ${end}`;
   return [
     sql`DELETE FROM report_rollups WHERE span = ${MONTH_SPAN.id} AND "start" = ${month}`,
-    sql`INSERT INTO report_rollups (span, "start", dim_id, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, ${sums} FROM report_rollups WHERE ${days} GROUP BY dim_id`,
+    sql`INSERT INTO report_rollups (span, "start", dim_id, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, ${sql.raw(sumColumns(false))} FROM report_rollups WHERE ${days} GROUP BY dim_id`,
     sql`DELETE FROM report_tag_rollups WHERE span = ${MONTH_SPAN.id} AND "start" = ${month}`,
-    sql`INSERT INTO report_tag_rollups (span, "start", dim_id, tag_name, tag_value, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, tag_name, tag_value, ${sums} FROM report_tag_rollups WHERE ${days} GROUP BY dim_id, tag_name, tag_value`,
+    sql`INSERT INTO report_tag_rollups (span, "start", dim_id, tag_name, tag_value, ${sql.raw(TAG_ROLLUP_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, tag_name, tag_value, ${sql.raw(sumColumns(false, '', TAG_ROLLUP_COLUMNS))} FROM report_tag_rollups WHERE ${days} GROUP BY dim_id, tag_name, tag_value`,
   ];
 }
 

@@ -1,5 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
-import { ROLLUP_COLUMNS } from './measures';
+import { ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS } from './measures';
 
 /**
  * The attribution of a group of ledger events, interned once: a rollup row points at one of
@@ -24,7 +24,7 @@ export const reportDims = sqliteTable(
   (t) => [index('report_dims_key_idx').on(t.keyId)],
 );
 
-const summedColumns = Object.fromEntries(ROLLUP_COLUMNS.map((name) => [name, integer(name).notNull()]));
+const summed = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, integer(name).notNull()]));
 
 /**
  * Sums of ledger events per (span, start, dims): `span` says the period (3600000 an hour,
@@ -38,15 +38,16 @@ export const reportRollups = sqliteTable(
     span: integer('span').notNull(),
     start: integer('start').notNull(),
     dimId: integer('dim_id').notNull(),
-    ...summedColumns,
+    ...summed(ROLLUP_COLUMNS),
   },
   (t) => [primaryKey({ columns: [t.span, t.start, t.dimId] })],
 );
 
 /**
  * The same sums per tag: one row per (span, start, dims, tag name, tag value) for every tag an
- * event carries. Days and months only; a report grouped by one tag reads these, and derives the
- * events without that tag as the dimension's total minus its tagged rows.
+ * event carries. Days and months only, and no latency histogram (it would triple the cost of
+ * rolling up: events carry several tags). A report grouped by one tag reads these, and derives
+ * the events without that tag as the dimension's total minus its tagged rows.
  */
 export const reportTagRollups = sqliteTable(
   'report_tag_rollups',
@@ -56,7 +57,7 @@ export const reportTagRollups = sqliteTable(
     dimId: integer('dim_id').notNull(),
     tagName: text('tag_name').notNull(),
     tagValue: text('tag_value').notNull(),
-    ...summedColumns,
+    ...summed(TAG_ROLLUP_COLUMNS),
   },
   (t) => [
     primaryKey({ columns: [t.span, t.tagName, t.start, t.dimId, t.tagValue] }),

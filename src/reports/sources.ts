@@ -1,12 +1,13 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { LATENCY_BUCKETS, latencyBucketSql, latencyColumn } from './latency';
-import { MONEY_MEASURES, COUNT_MEASURES, ROLLUP_COLUMNS } from './measures';
+import { COUNT_MEASURES, MONEY_MEASURES, ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS } from './measures';
 
 /**
  * Where report numbers come from, as SQL subqueries with the same columns (key_id, user, team,
  * project, provider, family, model, tier, tags, start, then every summed column): raw ledger
  * events (one row each), rollup rows (no tags: `{}`), and tag rollup rows (`tags` holds the one
- * tag the row is about). Aggregating any of them with `sumColumns` gives the same sums.
+ * tag the row is about; no latency histogram: zeros). Aggregating any of them with `sumColumns`
+ * gives the same sums.
  */
 
 /** The interned dimensions of a rollup row (everything but tags). */
@@ -29,6 +30,7 @@ export function fingerprintSql(prefix: string, ledgerNames: boolean): string {
 export const DIMENSION_COLUMN_LIST = quoted(DIMENSION_COLUMNS);
 export const EVENT_DIMENSION_LIST = DIMENSION_COLUMNS.map(eventColumn).join(', ');
 export const ROLLUP_COLUMN_LIST = quoted(ROLLUP_COLUMNS);
+export const TAG_ROLLUP_COLUMN_LIST = quoted(TAG_ROLLUP_COLUMNS);
 
 const EVENT_PROJECTION = [
   ...DIMENSION_COLUMNS.map((c) => `${eventColumn(c)} AS "${c}"`),
@@ -46,7 +48,7 @@ export function eventSource(where: SQL): SQL {
 }
 
 const ROLLUP_PROJECTION = `${quoted(DIMENSION_COLUMNS, 'd.')}, '{}' AS tags, r."start", ${quoted(ROLLUP_COLUMNS, 'r.')}`;
-const TAG_ROLLUP_PROJECTION = `${quoted(DIMENSION_COLUMNS, 'd.')}, json_object(r.tag_name, r.tag_value) AS tags, r."start", ${quoted(ROLLUP_COLUMNS, 'r.')}`;
+const TAG_ROLLUP_PROJECTION = `${quoted(DIMENSION_COLUMNS, 'd.')}, json_object(r.tag_name, r.tag_value) AS tags, r."start", ${quoted(TAG_ROLLUP_COLUMNS, 'r.')}, ${Array.from({ length: LATENCY_BUCKETS }, (_, i) => `0 AS "${latencyColumn(i)}"`).join(', ')}`;
 
 /** Rollup rows of one span whose start is in [fromMs, toMs). */
 export function rollupSource(span: number, fromMs: number, toMs: number, keyId: string | undefined): SQL {
@@ -61,7 +63,7 @@ export function tagRollupSource(span: number, tagName: string, fromMs: number, t
 }
 
 /** `sum(col) AS col` for every summed column; money as text when read (`forRead`), exact past 2^53. */
-export function sumColumns(forRead: boolean, prefix = ''): string {
+export function sumColumns(forRead: boolean, prefix = '', columns: readonly string[] = ROLLUP_COLUMNS): string {
   const money = new Set<string>(MONEY_MEASURES.map((m) => m.column));
-  return ROLLUP_COLUMNS.map((c) => (forRead && money.has(c) ? `CAST(sum(${prefix}"${c}") AS TEXT) AS "${c}"` : `sum(${prefix}"${c}") AS "${c}"`)).join(', ');
+  return columns.map((c) => (forRead && money.has(c) ? `CAST(sum(${prefix}"${c}") AS TEXT) AS "${c}"` : `sum(${prefix}"${c}") AS "${c}"`)).join(', ');
 }

@@ -1,4 +1,5 @@
 import type { LedgerEvent } from '../../src/ledger/writer';
+import { ledgerEvent } from './ledger';
 
 /** A small seeded PRNG (mulberry32), so randomized tests can be replayed from their seed. */
 export function seededRandom(seed: number): () => number {
@@ -49,8 +50,10 @@ export function randomEvent(random: () => number, time: number, pools: EventPool
   const caching = int(200_000) - 50_000;
   const tier = int(100_000);
   const requestTags = random() < 0.3 ? { feature: pick(['chat', 'search', 'summarize']) } : {};
-  const id = `${String(time).padStart(14, '0')}${String(counter++).padStart(8, '0')}`;
+  const n = counter++;
+  const id = `${String(time).padStart(14, '0')}${String(n).padStart(8, '0')}`;
   return {
+    ...ledgerEvent(n),
     id: `evt_${id}`,
     time,
     requestId: `req_${id}`,
@@ -59,7 +62,6 @@ export function randomEvent(random: () => number, time: number, pools: EventPool
     team: key.team,
     project: key.project,
     tags: JSON.stringify({ ...requestTags, ...key.tags }),
-    surface: 'openai',
     requestedModel: model.id,
     servedModel: model.id,
     provider: model.provider,
@@ -69,7 +71,6 @@ export function randomEvent(random: () => number, time: number, pools: EventPool
     inputTokens: int(5000),
     cachedInputTokens: int(2000),
     cacheWriteTokens: int(500),
-    cacheWrite1hTokens: 0,
     outputTokens: int(1500),
     reasoningTokens: int(100),
     costNusd: cost,
@@ -78,14 +79,9 @@ export function randomEvent(random: () => number, time: number, pools: EventPool
     cachingSavingsNusd: caching,
     tierSavingsNusd: tier,
     cache: pick(['bypass', 'hit', 'miss']),
-    complexity: null,
-    scorerVersion: null,
-    routeReason: 'requested',
     latencyMs: random() < 0.1 ? int(20) : Math.floor(Math.exp(random() * 11)),
-    ttftMs: null,
     status,
     httpStatus: status === 'ok' ? 200 : 502,
     errorType: status === 'ok' ? null : 'upstream_error',
-    usageEstimated: false,
   };
 }
