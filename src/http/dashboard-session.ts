@@ -16,7 +16,7 @@ import type { AppEnv } from './types';
 
 const COOKIE = 'sluice_dashboard';
 const SECRET_SETTING = 'dashboard.session_secret';
-export const SESSION_TTL_MS = 12 * 3_600_000;
+const SESSION_TTL_MS = 12 * 3_600_000;
 
 const secrets = new WeakMap<Services, Promise<string>>();
 

@@ -78,7 +78,7 @@ function recomputeMonth(month: number): SQL[] {
  * Statements that recompute one UTC day's rollups from the ledger, and its month's from the days
  * (run them as one batch). `trustFrom` lowers the start of trusted rollups to the day's start.
  */
-export function rebuildDayStatements(db: Db, dayStart: number, trustFrom = true): BatchItem<'sqlite'>[] {
+function rebuildDayStatements(db: Db, dayStart: number, trustFrom = true): BatchItem<'sqlite'>[] {
   const dayEnd = dayStart + DAY_MS;
   const statements = [
     sql`DELETE FROM report_rollups WHERE span IN (${HOUR_SPAN.id}, ${DAY_SPAN.id}) AND "start" >= ${dayStart} AND "start" < ${dayEnd}`,

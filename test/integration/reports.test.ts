@@ -168,42 +168,53 @@ describe('GET /admin/reports/chargeback', () => {
     expect(records.length).toBeGreaterThan(10);
     const dateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
     const decimal = /^-?\d+(\.\d+)?$/;
+    // Problems are collected and compared once: thousands of cell checks stay cheap.
+    const problems: string[] = [];
+    const check = (ok: boolean, what: string): void => {
+      if (!ok && problems.length < 20) problems.push(what);
+    };
     let billed = 0n;
-    for (const record of records) {
+    records.forEach((record, row) => {
       const value = (name: string) => record[header!.indexOf(name)]!;
       columns.forEach((c, i) => {
         const v = record[i]!;
-        if (!c.nullable) expect(v, c.name).not.toBe('');
+        check(c.nullable || v !== '', `row ${row}: ${c.name} is empty`);
         if (v === '') return;
-        if (c.type === 'Decimal') expect(v, c.name).toMatch(decimal);
-        if (c.type === 'Date/Time') expect(v, c.name).toMatch(dateTime);
+        if (c.type === 'Decimal') check(decimal.test(v), `row ${row}: ${c.name} "${v}" is not a decimal`);
+        if (c.type === 'Date/Time') check(dateTime.test(v), `row ${row}: ${c.name} "${v}" is not a FOCUS date/time`);
         if (c.type === 'JSON') {
           const parsed = JSON.parse(v) as Record<string, unknown>;
-          for (const item of Object.values(parsed)) expect(['string', 'number', 'boolean'].includes(typeof item) || item === null).toBe(true);
+          check(Object.values(parsed).every((item) => item === null || ['string', 'number', 'boolean'].includes(typeof item)), `row ${row}: ${c.name} is not key-value`);
         }
       });
-      expect(value('ChargeCategory')).toBe('Usage');
-      expect(value('ChargeClass')).toBe('');
-      expect(value('ChargeFrequency')).toBe('Usage-Based');
-      expect(value('BillingCurrency')).toBe('USD');
-      expect(value('ServiceCategory')).toBe('AI and Machine Learning');
-      expect(value('ServiceSubcategory')).toBe('Generative AI');
-      expect(value('BilledCost')).toBe(value('EffectiveCost'));
-      expect(value('ListCost')).toBe(value('BilledCost'));
-      expect(value('BillingPeriodStart')).toBe('2026-11-01T00:00:00Z');
-      expect(value('BillingPeriodEnd')).toBe('2026-12-01T00:00:00Z');
-      expect(Date.parse(value('ChargePeriodStart'))).toBeLessThan(Date.parse(value('ChargePeriodEnd')));
-      expect(Date.parse(value('ChargePeriodEnd'))).toBeLessThanOrEqual(NOW);
-      expect(value('SkuPriceId')).toBe(`${value('SkuId')}:${value('x_ServiceTier')}`);
+      const fixed: [string, string][] = [
+        ['ChargeCategory', 'Usage'],
+        ['ChargeClass', ''],
+        ['ChargeFrequency', 'Usage-Based'],
+        ['BillingCurrency', 'USD'],
+        ['ServiceCategory', 'AI and Machine Learning'],
+        ['ServiceSubcategory', 'Generative AI'],
+        ['BillingPeriodStart', '2026-11-01T00:00:00Z'],
+        ['BillingPeriodEnd', '2026-12-01T00:00:00Z'],
+        ['EffectiveCost', value('BilledCost')],
+        ['ListCost', value('BilledCost')],
+        ['SkuPriceId', `${value('SkuId')}:${value('x_ServiceTier')}`],
+      ];
+      for (const [name, expected] of fixed) check(value(name) === expected, `row ${row}: ${name} "${value(name)}", expected "${expected}"`);
+      check(Date.parse(value('ChargePeriodStart')) < Date.parse(value('ChargePeriodEnd')), `row ${row}: empty charge period`);
+      check(Date.parse(value('ChargePeriodEnd')) <= NOW, `row ${row}: charge period past the range`);
       if (value('ProviderName') === 'Amazon Web Services') {
-        expect(value('ServiceName')).toBe('Amazon Bedrock');
-        expect(value('PublisherName')).toBe(value('SkuId') === 'nova-micro' ? 'Amazon' : 'Anthropic');
-        expect(value('RegionId')).toBe('us-east-1');
+        check(value('ServiceName') === 'Amazon Bedrock', `row ${row}: Bedrock service name`);
+        check(value('PublisherName') === (value('SkuId') === 'nova-micro' ? 'Amazon' : 'Anthropic'), `row ${row}: publisher ${value('PublisherName')}`);
+        check(value('RegionId') === 'us-east-1', `row ${row}: region`);
       }
       const tags = JSON.parse(value('Tags')) as Record<string, string>;
-      if (value('x_Team')) expect(tags['sluice/team']).toBe(value('x_Team'));
+      if (value('x_Team')) check(tags['sluice/team'] === value('x_Team'), `row ${row}: sluice/team tag`);
+      if (value('ResourceId') === alpha.id) check(tags.env === 'prod' && tags['sluice/project'] === 'ranker', `row ${row}: alpha's tags ${value('Tags')}`);
+      if (value('ResourceId') === beta.id) check(value('ResourceName') === 'ads, "bidder"', `row ${row}: beta's name`);
       billed += BigInt(value('BilledCost').replace('.', ''));
-    }
+    });
+    expect(problems).toEqual([]);
     expect(billed.toString()).toBe((await rawSums(NOV, NOW)).cost);
   });
 
