@@ -18,9 +18,18 @@ export function sendReport(rendered: RenderedReport, attachment: boolean): Respo
   const chunks = rendered.chunks[Symbol.iterator]();
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
-      const next = chunks.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
+      // Lines are small: send them in pieces of about 64 KiB.
+      let piece = '';
+      for (let next = chunks.next(); ; next = chunks.next()) {
+        if (next.done) {
+          if (piece) controller.enqueue(encoder.encode(piece));
+          controller.close();
+          return;
+        }
+        piece += next.value;
+        if (piece.length >= 65_536) break;
+      }
+      controller.enqueue(encoder.encode(piece));
     },
   });
   return new Response(body, {
