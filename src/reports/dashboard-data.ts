@@ -52,9 +52,9 @@ export interface DashboardData {
 /** Everything the dashboard page shows for [from, to), from the same reports the API serves. */
 export async function dashboardData(db: Db, fromMs: number, toMs: number, nowMs: number, budgets: BudgetStatusSource | undefined): Promise<DashboardData> {
   const [byTeamDay, byModel, byKey, forecast, anomalies, budgetList] = await Promise.all([
-    runReport(db, { fromMs, toMs, groupBy: ['team', 'day'] }),
+    runReport(db, { fromMs, toMs, groupBy: ['team', 'day'], latency: false }),
     runReport(db, { fromMs, toMs, groupBy: ['model'] }),
-    runReport(db, { fromMs, toMs, groupBy: ['key', 'team'] }),
+    runReport(db, { fromMs, toMs, groupBy: ['key', 'team'], latency: false }),
     monthForecast(db, nowMs),
     spendAnomalies(db, fromMs, toMs, 'key'),
     budgets ? budgets.list(nowMs) : Promise.resolve(null),

@@ -6,7 +6,7 @@ import { DAY_MS, floorTo, monthStart } from './time';
 
 /** Daily spend (nano-USD) over [from, to), every day present (zero when nothing was spent). */
 export async function dailySpend(db: Db, fromMs: number, toMs: number): Promise<DailySpend[]> {
-  const report = await runReport(db, { fromMs, toMs, groupBy: ['day'] });
+  const report = await runReport(db, { fromMs, toMs, groupBy: ['day'], latency: false });
   const byDay = new Map(report.rows.map((row) => [Date.parse(`${row.group[0]}T00:00:00Z`), Number(row.measures.money.cost_nusd)]));
   const days: DailySpend[] = [];
   for (let day = floorTo(fromMs, DAY_MS); day < toMs; day += DAY_MS) days.push({ day, costNusd: byDay.get(day) ?? 0 });
@@ -28,7 +28,7 @@ export type AnomalyDimension = Extract<GroupDimension, 'key' | 'user' | 'team' |
 
 /** Days in [from, to) on which a principal's spend was anomalous (robust z-score per principal). */
 export async function spendAnomalies(db: Db, fromMs: number, toMs: number, by: AnomalyDimension, options: AnomalyOptions = DEFAULT_ANOMALY_OPTIONS): Promise<SpendAnomaly[]> {
-  const report = await runReport(db, { fromMs, toMs, groupBy: [by, 'day'] });
+  const report = await runReport(db, { fromMs, toMs, groupBy: [by, 'day'], latency: false });
   const days: number[] = [];
   for (let day = floorTo(fromMs, DAY_MS); day < toMs; day += DAY_MS) days.push(day);
   const series = new Map<string, number[]>();

@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { dimensionSql, dimensionValue, type GroupDimension } from './dimensions';
 import { emptyHistogram } from './latency';
-import { addMeasures, emptyMeasures, measuresFromRow, type Measures } from './measures';
+import { addMeasures, emptyMeasures, measuresFromRow, ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS, type Measures } from './measures';
 import { rollupsValidFrom } from './rollups';
 import { eventSource, rollupSource, sumColumns, tagRollupSource } from './sources';
 import { HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
@@ -42,6 +42,8 @@ export interface ReportQuery {
   groupBy: readonly GroupDimension[];
   /** Only this key's events (a principal's own view). */
   keyId?: string;
+  /** False skips the latency histogram (about nine tenths of the columns) when only money and counts are needed. */
+  latency?: boolean;
 }
 
 export interface ReportRow {
@@ -57,11 +59,12 @@ export interface Report {
   segments: Segment[];
 }
 
-function aggregate(source: SQL, groupBy: readonly GroupDimension[]): SQL {
-  const groups = groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(`g${i}`)}`);
+function aggregate(source: SQL, query: ReportQuery): SQL {
+  const groups = query.groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(`g${i}`)}`);
   const select = groups.length ? sql`${sql.join(groups, sql`, `)}, ` : sql``;
-  const groupClause = groups.length ? sql.raw(` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')}`) : sql``;
-  return sql`SELECT ${select}${sql.raw(sumColumns(true))} FROM (${source})${groupClause}`;
+  const groupClause = groups.length ? sql.raw(` GROUP BY ${query.groupBy.map((_, i) => i + 1).join(', ')}`) : sql``;
+  const columns = query.latency === false ? TAG_ROLLUP_COLUMNS : ROLLUP_COLUMNS;
+  return sql`SELECT ${select}${sql.raw(sumColumns(true, '', columns))} FROM (${source})${groupClause}`;
 }
 
 function compareRows(groupBy: readonly GroupDimension[]): (a: ReportRow, b: ReportRow) => number {
@@ -98,12 +101,12 @@ function reads(query: ReportQuery, segments: Segment[]): Read[] {
   return segments.flatMap((segment): Read[] => {
     if (segment.source === 'raw') {
       const key = query.keyId === undefined ? sql`` : sql` AND key_id = ${query.keyId}`;
-      return [{ sql: aggregate(eventSource(sql`time >= ${segment.start} AND time < ${segment.end}${key}`), query.groupBy), tagged: false }];
+      return [{ sql: aggregate(eventSource(sql`time >= ${segment.start} AND time < ${segment.end}${key}`), query), tagged: false }];
     }
     const span = ROLLUP_SPANS.find((s) => s.source === segment.source)!;
-    const plain = { sql: aggregate(rollupSource(span.id, segment.start, segment.end, query.keyId), query.groupBy), tagged: false };
+    const plain = { sql: aggregate(rollupSource(span.id, segment.start, segment.end, query.keyId), query), tagged: false };
     if (tagDims.length !== 1) return [plain];
-    return [plain, { sql: aggregate(tagRollupSource(span.id, tagDims[0]!.slice(4), segment.start, segment.end, query.keyId), query.groupBy), tagged: true }];
+    return [plain, { sql: aggregate(tagRollupSource(span.id, tagDims[0]!.slice(4), segment.start, segment.end, query.keyId), query), tagged: true }];
   });
 }
 

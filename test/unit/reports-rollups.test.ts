@@ -190,6 +190,9 @@ describe('rollups and reports over a randomized ledger', () => {
     const byTeam = await runReport(database.db, { fromMs: T0 - 2 * DAY_MS, toMs: T0 + 31 * DAY_MS + HOUR_MS, groupBy: ['team'] });
     expect(byTeam.segments.map((s) => s.source)).toEqual(['day', 'month', 'day', 'hour']);
     expectMatches(byTeam, events);
+    const light = await runReport(database.db, { ...byTeam.query, latency: false });
+    expect(light.rows.map((r) => [r.group, r.measures.counts, r.measures.money])).toEqual(byTeam.rows.map((r) => [r.group, r.measures.counts, r.measures.money]));
+    expect(light.totals.latency.every((n) => n === 0)).toBe(true);
     const byTag = await runReport(database.db, { fromMs: T0 - 2 * DAY_MS + 7, toMs: T0 + 31 * DAY_MS + HOUR_MS, groupBy: ['tag:feature', 'model'] });
     expect(byTag.segments.map((s) => s.source)).toEqual(['raw', 'day', 'month', 'day', 'raw']);
     expect(byTag.rows.some((r) => r.group[0] === null)).toBe(true);
