@@ -87,7 +87,14 @@ export async function renderChargeback(context: ReportContext, request: Chargeba
     }
   }
   const groupBy: GroupDimension[] = request.format === 'focus' ? [...FOCUS_GRAIN] : request.groupBy;
-  const report = await runReport(context.db, { fromMs: request.fromMs, toMs: request.toMs, groupBy, ...(request.keyId === undefined ? {} : { keyId: request.keyId }) });
+  // FOCUS has no latency columns: skip the histogram.
+  const report = await runReport(context.db, {
+    fromMs: request.fromMs,
+    toMs: request.toMs,
+    groupBy,
+    latency: request.format !== 'focus',
+    ...(request.keyId === undefined ? {} : { keyId: request.keyId }),
+  });
   const keyIndex = groupBy.indexOf('key');
   const keys = keyIndex === -1 ? new Map() : await keyLabels(context.db, [...new Set(report.rows.map((r) => r.group[keyIndex] ?? ''))]);
   const name = filename(request);

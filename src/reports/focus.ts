@@ -108,6 +108,8 @@ export const FOCUS_SLUICE_COLUMNS: readonly FocusColumn[] = [
   column('x_ResponseCacheHits', 'Decimal', false),
 ];
 
+const ALL_COLUMNS = [...FOCUS_COLUMNS, ...FOCUS_SLUICE_COLUMNS].map((c) => c.name);
+
 /** The report grain a FOCUS export is computed at (one rollup dimension per UTC day). */
 export const FOCUS_GRAIN = ['day', 'key', 'user', 'team', 'project', 'provider', 'family', 'model', 'tier'] as const;
 
@@ -242,12 +244,12 @@ function focusRecord(row: ReportRow, report: Report, options: FocusOptions): Csv
     x_TierSavings: usdFromNusd(money.tier_savings_nusd),
     x_ResponseCacheHits: counts.cache_hits,
   };
-  return [...FOCUS_COLUMNS, ...FOCUS_SLUICE_COLUMNS].map((c) => values[c.name] ?? null);
+  return ALL_COLUMNS.map((name) => values[name] ?? null);
 }
 
 /** The FOCUS CSV for a report computed at FOCUS_GRAIN. */
 export function* focusCsv(report: Report, options: FocusOptions): Generator<string> {
-  yield csvRecord([...FOCUS_COLUMNS, ...FOCUS_SLUICE_COLUMNS].map((c) => c.name));
+  yield csvRecord(ALL_COLUMNS);
   for (const row of report.rows) {
     const record = focusRecord(row, report, options);
     if (record) yield csvRecord(record);

@@ -78,12 +78,12 @@ export function emptyHistogram(): LatencyHistogram {
 /** Nearest-rank percentile (p in (0, 1]) of a histogram, in ms; null when it is empty. */
 export function histogramPercentile(histogram: readonly number[], p: number): number | null {
   let total = 0;
-  for (const count of histogram) total += count;
+  for (const count of histogram) total += count ?? 0;
   if (total === 0) return null;
   const rank = Math.max(1, Math.ceil(p * total));
   let seen = 0;
   for (let bucket = 0; bucket < histogram.length; bucket++) {
-    seen += histogram[bucket]!;
+    seen += histogram[bucket] ?? 0;
     if (seen >= rank) return bucketRepresentative(bucket);
   }
   return bucketRepresentative(histogram.length - 1);

@@ -1,4 +1,4 @@
-import { emptyHistogram, LATENCY_BUCKETS, latencyColumn, type LatencyHistogram } from './latency';
+import { LATENCY_BUCKETS, latencyColumn, type LatencyHistogram } from './latency';
 
 /**
  * What a report adds up, in one place: each measure's rollup column and its contribution from
@@ -40,6 +40,7 @@ export const ROLLUP_COLUMNS: readonly string[] = [...TAG_ROLLUP_COLUMNS, ...Arra
 export interface Measures {
   counts: Record<CountMeasure, number>;
   money: Record<MoneyMeasure, bigint>;
+  /** Counts per latency bucket; empty when the report did not read latency (missing buckets are 0). */
   latency: LatencyHistogram;
 }
 
@@ -47,7 +48,7 @@ export function emptyMeasures(): Measures {
   return {
     counts: Object.fromEntries(COUNT_MEASURES.map((m) => [m.column, 0])) as Record<CountMeasure, number>,
     money: Object.fromEntries(MONEY_MEASURES.map((m) => [m.column, 0n])) as Record<MoneyMeasure, bigint>,
-    latency: emptyHistogram(),
+    latency: [],
   };
 }
 
@@ -55,7 +56,7 @@ export function emptyMeasures(): Measures {
 export function addMeasures(into: Measures, from: Measures, sign: 1 | -1 = 1): void {
   for (const m of COUNT_MEASURES) into.counts[m.column] += sign * from.counts[m.column];
   for (const m of MONEY_MEASURES) into.money[m.column] += BigInt(sign) * from.money[m.column];
-  for (let i = 0; i < LATENCY_BUCKETS; i++) into.latency[i]! += sign * from.latency[i]!;
+  for (let i = 0; i < from.latency.length; i++) into.latency[i] = (into.latency[i] ?? 0) + sign * from.latency[i]!;
 }
 
 /** Reads a row of summed columns (as the aggregate queries name them) into Measures. */
@@ -63,6 +64,6 @@ export function measuresFromRow(row: Record<string, unknown>): Measures {
   const measures = emptyMeasures();
   for (const m of COUNT_MEASURES) measures.counts[m.column] = Number(row[m.column] ?? 0);
   for (const m of MONEY_MEASURES) measures.money[m.column] = BigInt((row[m.column] as string | number | null) ?? 0);
-  for (let i = 0; i < LATENCY_BUCKETS; i++) measures.latency[i] = Number(row[latencyColumn(i)] ?? 0);
+  if (latencyColumn(0) in row) for (let i = 0; i < LATENCY_BUCKETS; i++) measures.latency[i] = Number(row[latencyColumn(i)] ?? 0);
   return measures;
 }

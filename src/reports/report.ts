@@ -1,38 +1,57 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { dimensionSql, dimensionValue, type GroupDimension } from './dimensions';
-import { emptyHistogram } from './latency';
 import { addMeasures, emptyMeasures, measuresFromRow, ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS, type Measures } from './measures';
 import { rollupsValidFrom } from './rollups';
 import { eventSource, rollupSource, sumColumns, tagRollupSource } from './sources';
 import { HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 
-/** Where one slice of a report's range is read from. */
+/** Where one slice of a report's range is read from, and whether it is added or taken away. */
 export interface Segment {
   source: 'raw' | Span['source'];
   start: number;
   end: number;
+  /** -1: a slice of a whole period read by another segment that lies outside the range. */
+  sign: 1 | -1;
 }
 
 /**
- * Splits [from, to) so that whole periods of the coarsest span read its rollups, the rest the
- * next finer span, and what no span covers (the partial hours at the edges, and anything before
- * `validFrom`, the start of complete rollups) the raw ledger. The slices are disjoint and cover
- * the range exactly. `spans` are finest first.
+ * Splits [from, to) into reads: whole periods of the coarsest span from its rollups, the rest
+ * from the next finer span, and what no span covers (the partial hours at the edges, and anything
+ * before `validFrom`, the start of complete rollups) from the raw ledger. A period more than half
+ * covered is read whole, minus the part outside the range (month to date is this month's row,
+ * minus the rest of the month, which holds nothing yet). Added up with their signs, the reads
+ * count every event in the range exactly once. `spans` are finest first.
  */
 export function planSegments(fromMs: number, toMs: number, validFrom: number, spans: readonly Span[]): Segment[] {
-  const split = (start: number, end: number, levels: readonly Span[]): Segment[] => {
+  const trusted = HOUR_SPAN.ceil(validFrom);
+  const plan = (start: number, end: number, levels: readonly Span[], sign: 1 | -1): Segment[] => {
     if (!(start < end)) return [];
     const top = levels[levels.length - 1];
-    if (!top) return [{ source: 'raw', start, end }];
+    if (!top) return [{ source: 'raw', start, end, sign }];
     const finer = levels.slice(0, -1);
-    const a = top.ceil(start);
-    const b = top.floor(end);
-    if (!(a < b)) return split(start, end, finer);
-    return [...split(start, a, finer), { source: top.source, start: a, end: b }, ...split(b, end, finer)];
+    const segments: Segment[] = [];
+    let run: Segment | undefined;
+    for (let period = top.floor(start); period < end; period = top.ceil(period + 1)) {
+      const periodEnd = top.ceil(period + 1);
+      const a = Math.max(period, start);
+      const b = Math.min(periodEnd, end);
+      if (a === period && b === periodEnd) {
+        if (run) run.end = periodEnd;
+        else segments.push((run = { source: top.source, start: period, end: periodEnd, sign }));
+        continue;
+      }
+      run = undefined;
+      if (period >= trusted && (b - a) * 2 > periodEnd - period) {
+        segments.push({ source: top.source, start: period, end: periodEnd, sign }, ...plan(period, a, finer, -sign as 1 | -1), ...plan(b, periodEnd, finer, -sign as 1 | -1));
+      } else {
+        segments.push(...plan(a, b, finer, sign));
+      }
+    }
+    return segments;
   };
-  const trusted = Math.min(Math.max(fromMs, HOUR_SPAN.ceil(validFrom)), toMs);
-  return [...split(fromMs, trusted, []), ...split(trusted, toMs, spans)];
+  const split = Math.min(Math.max(fromMs, trusted), toMs);
+  return [...plan(fromMs, split, [], 1), ...plan(split, toMs, spans, 1)];
 }
 
 export interface ReportQuery {
@@ -87,6 +106,7 @@ function compareRows(groupBy: readonly GroupDimension[]): (a: ReportRow, b: Repo
 
 interface Read {
   sql: SQL;
+  sign: 1 | -1;
   /** Rows of tagged events only, also counted (untagged) in the plain rollup read of the same slice. */
   tagged: boolean;
 }
@@ -101,12 +121,12 @@ function reads(query: ReportQuery, segments: Segment[]): Read[] {
   return segments.flatMap((segment): Read[] => {
     if (segment.source === 'raw') {
       const key = query.keyId === undefined ? sql`` : sql` AND key_id = ${query.keyId}`;
-      return [{ sql: aggregate(eventSource(sql`time >= ${segment.start} AND time < ${segment.end}${key}`), query), tagged: false }];
+      return [{ sql: aggregate(eventSource(sql`time >= ${segment.start} AND time < ${segment.end}${key}`), query), sign: segment.sign, tagged: false }];
     }
     const span = ROLLUP_SPANS.find((s) => s.source === segment.source)!;
-    const plain = { sql: aggregate(rollupSource(span.id, segment.start, segment.end, query.keyId), query), tagged: false };
+    const plain = { sql: aggregate(rollupSource(span.id, segment.start, segment.end, query.keyId), query), sign: segment.sign, tagged: false };
     if (tagDims.length !== 1) return [plain];
-    return [plain, { sql: aggregate(tagRollupSource(span.id, tagDims[0]!.slice(4), segment.start, segment.end, query.keyId), query), tagged: true }];
+    return [plain, { sql: aggregate(tagRollupSource(span.id, tagDims[0]!.slice(4), segment.start, segment.end, query.keyId), query), sign: segment.sign, tagged: true }];
   });
 }
 
@@ -141,21 +161,22 @@ export async function runReport(db: Db, query: ReportQuery): Promise<Report> {
     }
   };
   results.forEach((result, i) => {
+    const { sign, tagged } = planned[i]!;
     for (const raw of result) {
       const measures = measuresFromRow(raw);
       const group = query.groupBy.map((d, g) => dimensionValue(d, raw[`g${g}`]));
-      add(group, measures, 1);
-      if (planned[i]!.tagged) {
+      add(group, measures, sign);
+      if (tagged) {
         // Tagged rows were also counted, untagged, in the plain rollup's row: move them out of it.
-        add(group.map((v, i) => (i === tagIndex ? null : v)), measures, -1);
+        add(group.map((v, g) => (g === tagIndex ? null : v)), measures, sign === 1 ? -1 : 1);
       } else {
-        addMeasures(totals, measures);
+        addMeasures(totals, measures, sign);
       }
     }
   });
   const kept = [...rows.values()].filter((row) => row.measures.counts.requests !== 0);
   // Tag rollups keep no latency histogram, so rows grouped by a tag have no percentiles (their
   // mean latency stays); the totals do not depend on the tag and keep theirs.
-  if (tagIndex !== -1) for (const row of kept) row.measures.latency = emptyHistogram();
+  if (tagIndex !== -1) for (const row of kept) row.measures.latency = [];
   return { query, rows: kept.sort(compareRows(query.groupBy)), totals, segments };
 }
