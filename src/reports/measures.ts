@@ -30,11 +30,11 @@ export const MONEY_MEASURES = [
 export type CountMeasure = (typeof COUNT_MEASURES)[number]['column'];
 export type MoneyMeasure = (typeof MONEY_MEASURES)[number]['column'];
 
-/** The summed columns of a tag rollup: counts and money. */
-export const TAG_ROLLUP_COLUMNS: readonly string[] = [...COUNT_MEASURES.map((m) => m.column), ...MONEY_MEASURES.map((m) => m.column)];
+/** The summed columns without the latency histogram: counts and money (all a tag rollup keeps). */
+export const PLAIN_COLUMNS: readonly string[] = [...COUNT_MEASURES.map((m) => m.column), ...MONEY_MEASURES.map((m) => m.column)];
 
 /** Every summed rollup column: counts, money, then the latency histogram buckets. */
-export const ROLLUP_COLUMNS: readonly string[] = [...TAG_ROLLUP_COLUMNS, ...Array.from({ length: LATENCY_BUCKETS }, (_, i) => latencyColumn(i))];
+export const ROLLUP_COLUMNS: readonly string[] = [...PLAIN_COLUMNS, ...Array.from({ length: LATENCY_BUCKETS }, (_, i) => latencyColumn(i))];
 
 /** The sums of one report row. */
 export interface Measures {

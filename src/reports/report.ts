@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { dimensionSql, dimensionValue, type GroupDimension } from './dimensions';
-import { addMeasures, emptyMeasures, measuresFromRow, ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS, type Measures } from './measures';
+import { addMeasures, emptyMeasures, measuresFromRow, ROLLUP_COLUMNS, PLAIN_COLUMNS, type Measures } from './measures';
 import { rollupsValidFrom } from './rollups';
 import { eventSource, rollupSource, sumColumns, tagRollupSource } from './sources';
 import { HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
@@ -82,7 +82,7 @@ function aggregate(source: SQL, query: ReportQuery): SQL {
   const groups = query.groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(`g${i}`)}`);
   const select = groups.length ? sql`${sql.join(groups, sql`, `)}, ` : sql``;
   const groupClause = groups.length ? sql.raw(` GROUP BY ${query.groupBy.map((_, i) => i + 1).join(', ')}`) : sql``;
-  const columns = query.latency === false ? TAG_ROLLUP_COLUMNS : ROLLUP_COLUMNS;
+  const columns = query.latency === false ? PLAIN_COLUMNS : ROLLUP_COLUMNS;
   return sql`SELECT ${select}${sql.raw(sumColumns(true, '', columns))} FROM (${source})${groupClause}`;
 }
 

@@ -2,8 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import type { FlushHook } from '../ledger/writer';
-import { ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS } from './measures';
-import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, ROLLUP_COLUMN_LIST, sumColumns, TAG_ROLLUP_COLUMN_LIST } from './sources';
+import { ROLLUP_COLUMNS, PLAIN_COLUMNS } from './measures';
+import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, ROLLUP_COLUMN_LIST, sumColumns, PLAIN_COLUMN_LIST } from './sources';
 import { DAY_SPAN, HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 import { ceilTo, DAY_MS, floorTo, HOUR_MS, monthStart, nextMonthStart } from './time';
 
@@ -36,8 +36,8 @@ function addToTable(table: 'report_rollups' | 'report_tag_rollups', spans: reado
   const [finest, ...coarser] = spans;
   if (!finest) throw new Error('no spans');
   const tagged = table === 'report_tag_rollups';
-  const columns = tagged ? TAG_ROLLUP_COLUMNS : ROLLUP_COLUMNS;
-  const columnList = tagged ? TAG_ROLLUP_COLUMN_LIST : ROLLUP_COLUMN_LIST;
+  const columns = tagged ? PLAIN_COLUMNS : ROLLUP_COLUMNS;
+  const columnList = tagged ? PLAIN_COLUMN_LIST : ROLLUP_COLUMN_LIST;
   const keys = tagged ? ['dim_id', 'tag_name', 'tag_value'] : ['dim_id'];
   const keyList = keys.join(', ');
   const positions = keys.map((_, i) => i + 3).join(', ');
@@ -70,7 +70,7 @@ function recomputeMonth(month: number): SQL[] {
     sql`DELETE FROM report_rollups WHERE span = ${MONTH_SPAN.id} AND "start" = ${month}`,
     sql`INSERT INTO report_rollups (span, "start", dim_id, ${sql.raw(ROLLUP_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, ${sql.raw(sumColumns(false))} FROM report_rollups WHERE ${days} GROUP BY dim_id`,
     sql`DELETE FROM report_tag_rollups WHERE span = ${MONTH_SPAN.id} AND "start" = ${month}`,
-    sql`INSERT INTO report_tag_rollups (span, "start", dim_id, tag_name, tag_value, ${sql.raw(TAG_ROLLUP_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, tag_name, tag_value, ${sql.raw(sumColumns(false, '', TAG_ROLLUP_COLUMNS))} FROM report_tag_rollups WHERE ${days} GROUP BY dim_id, tag_name, tag_value`,
+    sql`INSERT INTO report_tag_rollups (span, "start", dim_id, tag_name, tag_value, ${sql.raw(PLAIN_COLUMN_LIST)}) SELECT ${MONTH_SPAN.id}, ${month}, dim_id, tag_name, tag_value, ${sql.raw(sumColumns(false, '', PLAIN_COLUMNS))} FROM report_tag_rollups WHERE ${days} GROUP BY dim_id, tag_name, tag_value`,
   ];
 }
 

@@ -1,5 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
-import { ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS } from './measures';
+import { ROLLUP_COLUMNS, PLAIN_COLUMNS } from './measures';
 
 /**
  * The attribution of a group of ledger events, interned once: a rollup row points at one of
@@ -57,7 +57,7 @@ export const reportTagRollups = sqliteTable(
     dimId: integer('dim_id').notNull(),
     tagName: text('tag_name').notNull(),
     tagValue: text('tag_value').notNull(),
-    ...summed(TAG_ROLLUP_COLUMNS),
+    ...summed(PLAIN_COLUMNS),
   },
   (t) => [
     primaryKey({ columns: [t.span, t.tagName, t.start, t.dimId, t.tagValue] }),

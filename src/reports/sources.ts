@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { LATENCY_BUCKETS, latencyBucketSql, latencyColumn } from './latency';
-import { COUNT_MEASURES, MONEY_MEASURES, ROLLUP_COLUMNS, TAG_ROLLUP_COLUMNS } from './measures';
+import { COUNT_MEASURES, MONEY_MEASURES, ROLLUP_COLUMNS, PLAIN_COLUMNS } from './measures';
 
 /**
  * Where report numbers come from, as SQL subqueries with the same columns (key_id, user, team,
@@ -30,7 +30,7 @@ export function fingerprintSql(prefix: string, ledgerNames: boolean): string {
 export const DIMENSION_COLUMN_LIST = quoted(DIMENSION_COLUMNS);
 export const EVENT_DIMENSION_LIST = DIMENSION_COLUMNS.map(eventColumn).join(', ');
 export const ROLLUP_COLUMN_LIST = quoted(ROLLUP_COLUMNS);
-export const TAG_ROLLUP_COLUMN_LIST = quoted(TAG_ROLLUP_COLUMNS);
+export const PLAIN_COLUMN_LIST = quoted(PLAIN_COLUMNS);
 
 const EVENT_PROJECTION = [
   ...DIMENSION_COLUMNS.map((c) => `${eventColumn(c)} AS "${c}"`),
@@ -48,7 +48,7 @@ export function eventSource(where: SQL): SQL {
 }
 
 const ROLLUP_PROJECTION = `${quoted(DIMENSION_COLUMNS, 'd.')}, '{}' AS tags, r."start", ${quoted(ROLLUP_COLUMNS, 'r.')}`;
-const TAG_ROLLUP_PROJECTION = `${quoted(DIMENSION_COLUMNS, 'd.')}, json_object(r.tag_name, r.tag_value) AS tags, r."start", ${quoted(TAG_ROLLUP_COLUMNS, 'r.')}, ${Array.from({ length: LATENCY_BUCKETS }, (_, i) => `0 AS "${latencyColumn(i)}"`).join(', ')}`;
+const TAG_ROLLUP_PROJECTION = `${quoted(DIMENSION_COLUMNS, 'd.')}, json_object(r.tag_name, r.tag_value) AS tags, r."start", ${quoted(PLAIN_COLUMNS, 'r.')}, ${Array.from({ length: LATENCY_BUCKETS }, (_, i) => `0 AS "${latencyColumn(i)}"`).join(', ')}`;
 
 /** Rollup rows of one span whose start is in [fromMs, toMs). */
 export function rollupSource(span: number, fromMs: number, toMs: number, keyId: string | undefined): SQL {
