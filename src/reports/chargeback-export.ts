@@ -80,7 +80,7 @@ function filename(request: ChargebackRequest): string {
 export async function renderChargeback(context: ReportContext, request: ChargebackRequest): Promise<RenderedReport> {
   if (request.format === 'focus') {
     if (request.groupBy.length > 0) {
-      throw new SluiceError('invalid_request', `FOCUS exports have a fixed grain (one row per day, key, model, tier and tag set); leave out group_by (got "${request.groupBy.join(',')}").`, { param: 'group_by' });
+      throw new SluiceError('invalid_request', `FOCUS exports have a fixed grain (one row per day, key, model and service tier); leave out group_by (got "${request.groupBy.join(',')}").`, { param: 'group_by' });
     }
     if (request.fromMs % 1000 !== 0 || request.toMs % 1000 !== 0) {
       throw new SluiceError('invalid_request', 'FOCUS date/times have whole seconds; give from and to without fractions of a second.', { param: request.fromMs % 1000 !== 0 ? 'from' : 'to' });
