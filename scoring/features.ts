@@ -1,6 +1,6 @@
 /**
  * Feature extraction over a whole chat request in one pass per text, with charCodeAt and no
- * regular expressions, so the cost is linear in the prompt and a few nanoseconds per character.
+ * regular expressions, so the cost is linear in the size of the prompt.
  *
  * Count features are reported as log1p(count): appending content never lowers them, and a
  * thousand digits is not a thousand times harder than one.
