@@ -64,8 +64,13 @@ function benchmarkTable(benchmark: BenchmarkResult): string {
     withInterval(pct(f.share95), i?.share95, pct),
   ]);
   const quality = (x: number) => (benchmark.source === 'mtbench' ? x.toFixed(2) : pct(x));
+  // The two fixed policies have no curve: one point each, at 0% and at 100% strong calls.
+  rows.push(
+    ['always weak', '—', 'never', 'never', '—', 'never', 'never', `never (quality ${quality(benchmark.weakQuality)})`],
+    ['always strong', '—', '100.0%', '100.0%', '—', '100.0%', '100.0%', `100.0% (quality ${quality(benchmark.strongQuality)})`],
+  );
   return [
-    `**${SOURCE_NAMES[benchmark.source]}** (n = ${benchmark.n}; always-weak quality ${quality(benchmark.weakQuality)} at 0% strong calls, always-strong ${quality(benchmark.strongQuality)} at 100%)`,
+    `**${SOURCE_NAMES[benchmark.source]}** (n = ${benchmark.n})`,
     '',
     table(
       [
