@@ -422,35 +422,38 @@ const Anomalies: FC<{ data: DashboardData }> = ({ data }) => (
   </section>
 );
 
+const BUDGET_STATE_CLASS: Record<string, string> = { over: 'state-exceeded', blocking: 'state-exceeded', downgrading: 'state-warning' };
+
 const Budgets: FC<{ data: DashboardData }> = ({ data }) => (
   <section aria-labelledby="budgets-heading" id="budgets">
     <h2 id="budgets-heading">Budget status</h2>
-    {data.budgets === null ? (
-      <p class="note">Budgets are not available in this build: this section shows them once the budgets module provides their status.</p>
-    ) : data.budgets.length === 0 ? (
-      <p class="note">No budgets are defined.</p>
+    {data.budgets.length === 0 ? (
+      <p class="note">No budgets are defined (POST /admin/budgets).</p>
     ) : (
-      <table>
-        <caption>Budgets for their current period</caption>
-        <Head columns={[['Budget', false], ['Scope', false], ['Period', false], ['Spend', true], ['Amount', true], ['Forecast', true], ['State', false]]} />
+      <table id="budgets-table">
+        <caption>Budgets in their current period (spend as this instance counts it, including requests in flight)</caption>
+        <Head columns={[['Budget', false], ['Scope', false], ['Period', false], ['Spend', true], ['Amount', true], ['Used', true], ['State', false]]} />
         <tbody>
-          {data.budgets.map((b) => (
-            <tr>
-              <th scope="row">{b.name}</th>
-              <td>{b.scope}</td>
-              <td>{b.period}</td>
-              <td class="num">
-                <Money nusd={b.spend_nusd} />
-              </td>
-              <td class="num">
-                <Money nusd={b.amount_nusd} />
-              </td>
-              <td class="num">{b.forecast_nusd === null ? '–' : <Money nusd={b.forecast_nusd} />}</td>
-              <td class={`state-${b.state}`}>
-                {b.state} ({b.action})
-              </td>
-            </tr>
-          ))}
+          {data.budgets.map((b) => {
+            const spend = b.current?.spend_nusd ?? 0;
+            return (
+              <tr>
+                <th scope="row">{b.name}</th>
+                <td>{b.scope.value === null ? b.scope.type : `${b.scope.type}=${b.scope.value}`}</td>
+                <td>{b.period}</td>
+                <td class="num">
+                  <Money nusd={spend} />
+                </td>
+                <td class="num">
+                  <Money nusd={b.amount_nusd} />
+                </td>
+                <td class="num">{percent(b.amount_nusd > 0 ? spend / b.amount_nusd : null)}</td>
+                <td class={BUDGET_STATE_CLASS[b.current?.state ?? 'ok']}>
+                  {b.current?.state ?? 'unknown'} ({b.action})
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     )}
@@ -563,7 +566,7 @@ export const dashboardRoutes = new Hono<AppEnv>()
         400,
       );
     }
-    const data = await dashboardData(c.var.services.deps.db, period.fromMs, period.toMs, now, c.var.services.budgetStatus);
+    const data = await dashboardData(c.var.services, period.fromMs, period.toMs);
     return html(
       c,
       <Layout title={`Sluice dashboard · ${isoDate(period.fromMs)} to ${isoDate(period.toMs - DAY_MS)}`} session={session}>

@@ -10,46 +10,29 @@ import { callerSignal } from '../src/http/raw';
 import { renderError } from '../src/http/errors';
 import { requireKey } from '../src/http/auth';
 import { speaks } from '../src/http/protocol';
+import { pullStream } from '../src/http/stream';
 import type { AppEnv } from '../src/http/types';
 import { sseData } from '../src/providers/sse';
-
-const encoder = new TextEncoder();
+import { deferredAccepted } from './deferred';
 
 /** Serializes canonical chunks as OpenAI SSE, hiding the usage chunk from callers who did not ask for it. */
 function openAIEventStream(chunks: AsyncIterable<ChatCompletionChunk>, includeUsage: boolean): ReadableStream<Uint8Array> {
-  const iterator = chunks[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        for (;;) {
-          const next = await iterator.next();
-          if (next.done) {
-            controller.enqueue(encoder.encode('data: [DONE]\n\n'));
-            controller.close();
-            return;
-          }
-          const chunk = next.value;
-          if (!includeUsage) {
-            if (chunk.choices.length === 0 && chunk.usage) continue;
-            if ('usage' in chunk) delete chunk.usage;
-          }
-          controller.enqueue(sseData(JSON.stringify(chunk)));
-          return;
-        }
-      } catch (error) {
-        // The stream has started, so the status is sent; OpenAI reports late errors as an error event.
-        const failure = error instanceof SluiceError ? error : new SluiceError('upstream_error', 'The upstream stream failed.');
-        controller.enqueue(sseData(renderError('openai', failure).body));
-        controller.close();
+  return pullStream(chunks, {
+    render(chunk) {
+      if (!includeUsage) {
+        if (chunk.choices.length === 0 && chunk.usage) return '';
+        if ('usage' in chunk) delete chunk.usage;
       }
+      return sseData(JSON.stringify(chunk));
     },
-    async cancel() {
-      await iterator.return?.();
-    },
+    end: () => 'data: [DONE]\n\n',
+    // The stream has started, so the status is sent; OpenAI reports late errors as an error event.
+    error: (failure) => sseData(renderError('openai', failure).body),
   });
 }
 
-function respond(outcome: ChatOutcome, includeUsage: boolean): Response {
+function respond(outcome: ChatOutcome, includeUsage: boolean, url: string): Response {
+  if (outcome.kind === 'deferred') return deferredAccepted(outcome, url);
   if (outcome.kind === 'completion') {
     const body = outcome.result.rawBody ?? JSON.stringify(outcome.result.completion);
     return new Response(body, { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
@@ -78,7 +61,7 @@ export const openaiRoutes = new Hono<AppEnv>()
       startedHr: c.get('startedHr'),
       signal: callerSignal(c),
     });
-    return respond(outcome, request.stream_options?.include_usage === true);
+    return respond(outcome, request.stream_options?.include_usage === true, c.req.url);
   })
   .get('/v1/models', speaks('openai'), requireKey, (c) => c.json({ object: 'list', data: listModels(c.var.services.catalog.current, c.var.principal) }))
   .get('/v1/models/:model{.+}', speaks('openai'), requireKey, (c) => {

@@ -1,12 +1,12 @@
 /**
  * Feature extraction over a whole chat request in one pass per text, with charCodeAt and no
- * regular expressions, so the cost is linear in the prompt and a few nanoseconds per character.
+ * regular expressions, so the cost is linear in the size of the prompt.
  *
  * Count features are reported as log1p(count): appending content never lowers them, and a
  * thousand digits is not a thousand times harder than one.
  */
 import { FNV_OFFSET, fnvStep, mix32, pairHash, wordHash } from './hash';
-import { CUE_CATEGORIES, CUE_TABLE, cueBits } from './lexicon';
+import { CUE_CATEGORIES, CUE_TABLE, cueBits, STARTS_PAIR } from './lexicon';
 import type { ScoringContentPart, ScoringRequest } from './types';
 
 /** The named features, in the order of the value vector. */
@@ -214,6 +214,8 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
   let atSentenceStart = true;
   let previousToken = 0;
   let hasPreviousToken = false;
+  let previousStartsPair = false;
+  let digits = 0;
   let atLineStart = true;
   let indent = 0;
   let letters = 0;
@@ -248,7 +250,7 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       continue;
     }
     if (code >= 48 && code <= 57) {
-      counts[DIGITS]!++;
+      digits++;
       hash = fnvStep(hash, code);
       tokenLength++;
       tokenDigits++;
@@ -281,14 +283,15 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       if (tokenCamel) counts[IDENTIFIERS]!++;
       // A lone letter other than the words "a" and "I": x, n, f, k — a variable.
       if (tokenLength === 1 && tokenLetters === 1 && (hash | 0) !== A_HASH && (hash | 0) !== I_HASH) counts[VARIABLES]!++;
-      let cues = cueBits(CUE_TABLE, tokenHash);
+      const wordCues = cueBits(CUE_TABLE, tokenHash);
+      let cues = wordCues & ~STARTS_PAIR;
       let bucket = tokenHash & mask;
       lexicalSum += values[bucket]!;
       lexicalTerms++;
       if (buckets !== null) buckets.push(bucket);
       if (hasPreviousToken) {
         const pair = pairHash(previousToken, tokenHash);
-        cues |= cueBits(CUE_TABLE, pair);
+        if (previousStartsPair) cues |= cueBits(CUE_TABLE, pair);
         bucket = pair & mask;
         lexicalSum += values[bucket]!;
         lexicalTerms++;
@@ -301,6 +304,7 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       }
       previousToken = tokenHash;
       hasPreviousToken = true;
+      previousStartsPair = (wordCues & STARTS_PAIR) !== 0;
       atSentenceStart = false;
       hash = FNV_OFFSET;
       tokenLength = 0;
@@ -395,6 +399,7 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
     }
   }
   counts[CHARS]! += length;
+  counts[DIGITS]! += digits;
   state.letters += letters;
   state.lexicalSum += lexicalSum;
   state.lexicalTerms += lexicalTerms;

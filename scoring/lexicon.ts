@@ -77,6 +77,12 @@ const CUES: Readonly<Record<CueCategory, string>> = {
   counting: `ways arrangements distinct possible; how_many number_of ordered_pairs ordered_triples`,
 };
 
+/**
+ * Marks a word that begins some two-word cue, so the scanner looks pairs up only after such a
+ * word. Above every category bit.
+ */
+export const STARTS_PAIR = 1 << 30;
+
 /** Entries are `hash → category bit set`, keyed by word hashes and by word-pair hashes. */
 export type CueTable = { readonly keys: Int32Array; readonly bits: Int32Array; readonly mask: number };
 
@@ -88,6 +94,7 @@ function buildCueTable(): CueTable {
       const parts = cue.split('_');
       const hash = parts.length === 1 ? wordHash(cue) : pairHash(wordHash(parts[0]!), wordHash(parts[1]!));
       entries.set(hash, (entries.get(hash) ?? 0) | (1 << bit));
+      if (parts.length > 1) entries.set(wordHash(parts[0]!), (entries.get(wordHash(parts[0]!)) ?? 0) | STARTS_PAIR);
     }
   });
   // Open addressing at most 25% full, so a miss ends on the first or second probe.

@@ -15,7 +15,7 @@ export type ScoringMessage = {
 
 export type ScoringRequest = {
   messages: ScoringMessage[];
-  tools?: unknown[];
+  tools?: unknown[] | null;
   response_format?: unknown;
   max_tokens?: number | null;
   max_completion_tokens?: number | null;

@@ -1,8 +1,15 @@
 import { Hono } from 'hono';
+import { adminAlertRoutes } from '../routes/admin/alerts';
+import { adminBudgetRoutes } from '../routes/admin/budgets';
 import { adminCachingRoutes } from '../routes/admin/caching';
 import { adminCatalogRoutes } from '../routes/admin/catalog';
 import { adminKeyRoutes } from '../routes/admin/keys';
 import { adminUsageRoutes } from '../routes/admin/usage';
+import { anthropicRoutes } from '../routes/anthropic';
+import { bedrockRoutes } from '../routes/bedrock';
+import { adminWebhookRoutes } from '../routes/admin/webhooks';
+import { deferredRoutes } from '../routes/deferred';
+import { explainRoutes } from '../routes/explain';
 import { dashboardRoutes } from '../routes/dashboard';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
@@ -50,12 +57,19 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
 
   app.route('/', opsRoutes);
   app.route('/', openaiRoutes);
+  app.route('/', anthropicRoutes);
+  app.route('/', bedrockRoutes);
+  app.route('/', explainRoutes);
+  app.route('/', deferredRoutes);
   app.route('/', usageRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);
   app.route('/admin/usage/caching', adminCachingRoutes);
   app.route('/admin/usage', adminUsageRoutes);
   app.route('/admin/catalog', adminCatalogRoutes);
+  app.route('/admin/budgets', adminBudgetRoutes);
+  app.route('/admin/webhooks', adminWebhookRoutes);
+  app.route('/admin/alerts', adminAlertRoutes);
   app.route('/admin/reports', adminReportRoutes);
   app.route('/dashboard', dashboardRoutes);
 

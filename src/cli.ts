@@ -9,11 +9,13 @@ const USAGE = `sluice <command>
   serve                 start the gateway (same as npm start)
   migrate               apply database migrations
   keys create|list|revoke
+  budgets create|update|list|show|delete|alerts
   sim                   start the simulated upstream (OpenAI, Anthropic, Bedrock protocols)
   demo                  sim + gateway + a sample workload + a spend report
   router eval|calibrate offline evaluation / calibration of the complexity scorer
   report                chargeback report: --from --to --group-by --format json|csv|focus --out
   jobs run <job>|list   run one scheduled job now
+  batch list|show|cancel  deferred requests and provider batch jobs
 
 Configuration comes from the environment and SLUICE_CONFIG (see README.md).`;
 
@@ -26,10 +28,12 @@ const commands: Record<string, () => Promise<Command>> = {
   },
   migrate: async () => (await import('./cli/migrate')).migrateCommand,
   keys: async () => (await import('./cli/keys')).keysCommand,
+  budgets: async () => (await import('./cli/budgets')).budgetsCommand,
   sim: async () => (await import('./sim/command')).simCommand,
   demo: async () => (await import('./cli/demo')).demoCommand,
   router: async () => (await import('./cli/router')).routerCommand,
   jobs: async () => (await import('./cli/jobs')).jobsCommand,
+  batch: async () => (await import('./cli/batch')).batchCommand,
   report: async () => (await import('./cli/report')).reportCommand,
 };
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CatalogOverrides } from './catalog/types';
 import { KeyPolicy } from './keys/policy';
 import { GroupByParam, type GroupDimension } from './reports/dimensions';
+import { EVENT_TYPES } from './webhooks/event-types';
 
 /**
  * The single source of configuration truth. Environment variables (DESIGN.md's table) win over
@@ -16,7 +17,10 @@ const portNumber = z.coerce.number().int().min(0).max(65535);
 
 const FileConfig = z
   .object({
-    server: z.object({ port: portNumber.optional(), host: z.string().optional() }).strict().optional(),
+    server: z
+      .object({ port: portNumber.optional(), host: z.string().optional(), tls_cert: z.string().optional(), tls_key: z.string().optional() })
+      .strict()
+      .optional(),
     database: z.object({ url: z.string().optional(), auth_token: z.string().optional() }).strict().optional(),
     admin_key: z.string().optional(),
     providers: z
@@ -55,6 +59,25 @@ const FileConfig = z
       .object({ flush_interval_ms: positiveInt.optional(), flush_max_events: positiveInt.optional() })
       .strict()
       .optional(),
+    tiers: z
+      .object({
+        flex_timeout_ms: positiveInt.optional(),
+        flex_retries: nonNegativeInt.optional(),
+        flex_backoff_ms: nonNegativeInt.optional(),
+        flex_backoff_max_ms: nonNegativeInt.optional(),
+      })
+      .strict()
+      .optional(),
+    batch: z
+      .object({
+        max_items: positiveInt.optional(),
+        max_bytes: positiveInt.optional(),
+        drain_concurrency: positiveInt.optional(),
+        max_attempts: positiveInt.optional(),
+        queue_ttl_ms: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
     cache: z
       .object({
         ttl_s: positiveInt.optional(),
@@ -66,7 +89,32 @@ const FileConfig = z
       .optional(),
     catalog: CatalogOverrides.optional(),
     default_policy: KeyPolicy.optional(),
-    webhooks: z.object({ allow_private: z.boolean().optional() }).strict().optional(),
+    webhooks: z
+      .object({
+        allow_private: z.boolean().optional(),
+        timeout_ms: positiveInt.optional(),
+        /**
+         * Endpoints as code: upserted into the webhook endpoints (`/admin/webhooks`) at start, under
+         * these ids, so a key's `policy.webhook_id` or a budget's `webhook_ids` can name them.
+         */
+        endpoints: z
+          .array(
+            z
+              .object({
+                id: z.string().min(1),
+                url: z.url(),
+                secret: z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'a Standard Webhooks secret: whsec_ followed by base64'),
+                /** Event types it receives (default: deferred.completed, what a key's webhook_id is for). */
+                events: z.array(z.enum([...EVENT_TYPES, '*'])).min(1).optional(),
+                format: z.enum(['standard', 'slack']).optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    budgets: z.object({ reconcile_ms: positiveInt.optional() }).strict().optional(),
     reports: z
       .object({
         export_dir: z.string().min(1).optional(),
@@ -96,6 +144,8 @@ export interface ProviderCredentials {
 export interface Config {
   port: number;
   host: string;
+  /** PEM certificate and key file paths: serve HTTPS (h2 and http/1.1) instead of cleartext. */
+  tls: { certPath: string; keyPath: string } | undefined;
   dbUrl: string;
   dbAuthToken: string | undefined;
   /** Plaintext admin key from the environment or file; when absent one is generated on first start. */
@@ -109,6 +159,8 @@ export interface Config {
   streamIdleTimeoutMs: number;
   ledgerFlushIntervalMs: number;
   ledgerFlushMaxEvents: number;
+  tiers: TierConfig;
+  batch: BatchConfig;
   /** The response cache (src/cache). */
   cache: {
     /** Entry lifetime when the key's policy sets no `cache_ttl_s`. */
@@ -123,6 +175,12 @@ export interface Config {
   catalog: CatalogOverrides | undefined;
   defaultPolicy: KeyPolicy;
   webhookAllowPrivate: boolean;
+  /** Time a webhook receiver has to answer, in ms (a timeout is retried). */
+  webhookTimeoutMs: number;
+  /** How often budget counters are reconciled with the database (other instances' spend), in ms. */
+  budgetReconcileMs: number;
+  /** Webhook endpoints declared in the config file (id → url and whsec_ secret). */
+  webhookEndpoints: ReadonlyArray<ConfiguredEndpoint>;
   reports: ReportsConfig;
 }
 
@@ -134,6 +192,37 @@ export interface ReportsConfig {
   /** FOCUS BillingAccountId / BillingAccountName: how finance names this Sluice deployment. */
   billingAccountId: string;
   billingAccountName: string;
+}
+
+export interface ConfiguredEndpoint {
+  id: string;
+  url: string;
+  secret: string;
+  events?: string[];
+  format?: 'standard' | 'slack';
+}
+
+export interface TierConfig {
+  /** Time allowed for a flex request to start answering (flex queues; OpenAI advises 15 minutes). */
+  flexTimeoutMs: number;
+  /** Retries of a flex request refused for capacity before falling back (or giving up). */
+  flexRetries: number;
+  /** First backoff between flex retries; doubles each retry, with jitter, up to the maximum. */
+  flexBackoffMs: number;
+  flexBackoffMaxMs: number;
+}
+
+export interface BatchConfig {
+  /** Cap on requests per provider batch job, below the provider's own limit. */
+  maxItems: number | undefined;
+  /** Cap on bytes per provider batch job, below the provider's own limit. */
+  maxBytes: number | undefined;
+  /** Concurrent upstream calls when draining models that have no batch API. */
+  drainConcurrency: number;
+  /** Tries of a deferred request (a drain call, or a provider batch that failed as a whole) before it fails. */
+  maxAttempts: number;
+  /** How long a deferred request may wait in the queue before it expires. */
+  queueTtlMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -192,10 +281,16 @@ export function parseConfig(env: Env, file?: unknown): Config {
   }
 
   const port = intFromEnv(env, 'PORT', portNumber) ?? f.server?.port ?? 8787;
+  const certPath = nonEmpty(env.SLUICE_TLS_CERT) ?? f.server?.tls_cert;
+  const keyPath = nonEmpty(env.SLUICE_TLS_KEY) ?? f.server?.tls_key;
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ConfigError('TLS needs both a certificate and its key: set SLUICE_TLS_CERT and SLUICE_TLS_KEY (or server.tls_cert and server.tls_key), or neither.');
+  }
 
   return {
     port,
     host: nonEmpty(env.HOST) ?? f.server?.host ?? '127.0.0.1',
+    tls: certPath && keyPath ? { certPath, keyPath } : undefined,
     dbUrl: nonEmpty(env.SLUICE_DB_URL) ?? f.database?.url ?? 'file:./data/sluice.db',
     dbAuthToken: nonEmpty(env.SLUICE_DB_AUTH_TOKEN) ?? f.database?.auth_token,
     adminKey: nonEmpty(env.SLUICE_ADMIN_KEY) ?? f.admin_key,
@@ -225,6 +320,19 @@ export function parseConfig(env: Env, file?: unknown): Config {
       intFromEnv(env, 'SLUICE_STREAM_IDLE_TIMEOUT_MS') ?? f.limits?.stream_idle_timeout_ms ?? 300_000,
     ledgerFlushIntervalMs: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MS') ?? f.ledger?.flush_interval_ms ?? 1000,
     ledgerFlushMaxEvents: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MAX') ?? f.ledger?.flush_max_events ?? 500,
+    tiers: {
+      flexTimeoutMs: intFromEnv(env, 'SLUICE_FLEX_TIMEOUT_MS') ?? f.tiers?.flex_timeout_ms ?? 900_000,
+      flexRetries: intFromEnv(env, 'SLUICE_FLEX_RETRIES', nonNegativeInt) ?? f.tiers?.flex_retries ?? 3,
+      flexBackoffMs: intFromEnv(env, 'SLUICE_FLEX_BACKOFF_MS', nonNegativeInt) ?? f.tiers?.flex_backoff_ms ?? 1000,
+      flexBackoffMaxMs: intFromEnv(env, 'SLUICE_FLEX_BACKOFF_MAX_MS', nonNegativeInt) ?? f.tiers?.flex_backoff_max_ms ?? 30_000,
+    },
+    batch: {
+      maxItems: intFromEnv(env, 'SLUICE_BATCH_MAX_ITEMS') ?? f.batch?.max_items,
+      maxBytes: intFromEnv(env, 'SLUICE_BATCH_MAX_BYTES') ?? f.batch?.max_bytes,
+      drainConcurrency: intFromEnv(env, 'SLUICE_BATCH_DRAIN_CONCURRENCY') ?? f.batch?.drain_concurrency ?? 4,
+      maxAttempts: intFromEnv(env, 'SLUICE_BATCH_MAX_ATTEMPTS') ?? f.batch?.max_attempts ?? 3,
+      queueTtlMs: intFromEnv(env, 'SLUICE_BATCH_QUEUE_TTL_MS') ?? f.batch?.queue_ttl_ms ?? 24 * 60 * 60 * 1000,
+    },
     cache: {
       defaultTtlS: intFromEnv(env, 'SLUICE_CACHE_TTL_S') ?? f.cache?.ttl_s ?? 3600,
       memoryBytes: (intFromEnv(env, 'SLUICE_CACHE_MEMORY_MB', nonNegativeInt) ?? f.cache?.memory_mb ?? 64) * MIB,
@@ -234,6 +342,9 @@ export function parseConfig(env: Env, file?: unknown): Config {
     catalog: f.catalog,
     defaultPolicy: f.default_policy ?? {},
     webhookAllowPrivate: env.SLUICE_WEBHOOK_ALLOW_PRIVATE === '1' || (f.webhooks?.allow_private ?? false),
+    webhookTimeoutMs: intFromEnv(env, 'SLUICE_WEBHOOK_TIMEOUT_MS') ?? f.webhooks?.timeout_ms ?? 15_000,
+    budgetReconcileMs: intFromEnv(env, 'SLUICE_BUDGET_RECONCILE_MS') ?? f.budgets?.reconcile_ms ?? 5_000,
+    webhookEndpoints: f.webhooks?.endpoints ?? [],
     reports: parseReportsConfig(env, f.reports),
   };
 }

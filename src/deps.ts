@@ -29,6 +29,14 @@ export interface Deps {
   logger: Logger;
   /** Keeps background work alive past the response (Node: tracked and awaited on shutdown; Workers: ctx.waitUntil). */
   defer(promise: Promise<unknown>): void;
+  /** Uniform in [0, 1) for jitter; Math.random when not given (tests inject a fixed sequence). */
+  random?: () => number;
+  /**
+   * Resolves a host name to its addresses, so the webhook SSRF guard can vet every one (Node:
+   * node:dns, src/entry/node-dns.ts). Absent on Workers, where only literal addresses and
+   * internal names are refused and Cloudflare's egress does not reach private networks.
+   */
+  resolveHost?: (hostname: string) => Promise<string[]>;
   /** Where the monthly export writes files (Node: SLUICE_EXPORT_DIR); absent on Workers. */
   exportSink?: ExportSink;
 }

@@ -1,6 +1,16 @@
+import type { LookupFunction } from 'node:net';
 import http from 'node:http';
 import https from 'node:https';
 import { readAll, TransportError, type Transport, type UpstreamResponse } from '../providers/transport';
+
+/** A DNS lookup that always answers with one vetted address (see UpstreamRequest.address). */
+function pinnedLookup(address: string): LookupFunction {
+  const family = address.includes(':') ? 6 : 4;
+  return (_hostname, options, callback) => {
+    if (options.all) callback(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
+}
 
 /**
  * The Node transport: `node:http`/`node:https` with keep-alive agents. It costs a fraction of the
@@ -35,6 +45,7 @@ export function createNodeTransport(options: { maxSockets?: number } = {}): { tr
           path: url.pathname + url.search,
           headers,
           agent: isHttps ? httpsAgent : httpAgent,
+          ...(request.address === undefined ? {} : { lookup: pinnedLookup(request.address) }),
         },
         (res) => {
           settled = true;

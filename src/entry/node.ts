@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type SluiceApp } from '../app';
 import type { Config } from '../config';
 import { openDatabase } from '../db/client';
@@ -10,7 +8,9 @@ import { applyMigrations } from '../db/migrate';
 import { createJsonLogger, systemClock, type Clock, type Deps, type Logger } from '../deps';
 import type { Transport } from '../providers/transport';
 import { loadConfig } from './load-config';
+import { listen, type ListenOptions } from './node-listen';
 import { startJobs } from './node-jobs';
+import { resolveHost } from './node-dns';
 import { folderExportSink } from './node-export-sink';
 import { createNodeTransport } from './node-transport';
 
@@ -21,6 +21,10 @@ export interface NodeServerOptions {
   clock?: Clock;
   logger?: Logger;
   transport?: Transport;
+  /** Jitter source for webhook retries (default Math.random). */
+  random?: () => number;
+  /** Name resolution for the webhook SSRF guard (default node:dns). */
+  resolveHost?: (hostname: string) => Promise<string[]>;
 }
 
 export interface NodeServer {
@@ -54,6 +58,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     transport: options.transport ?? nodeTransport!.transport,
     config,
     logger,
+    resolveHost: options.resolveHost ?? resolveHost,
+    ...(options.random ? { random: options.random } : {}),
     exportSink: folderExportSink(config.reports.exportDir),
     defer(promise) {
       const tracked = promise
@@ -64,28 +70,20 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   };
   const sluice = await createApp(deps);
   const jobs = options.jobs === false ? undefined : startJobs(sluice.services);
+  // Other instances' spend reaches this one's budget counters on a timer (Workers reconciles lazily, per request).
+  const reconcile = setInterval(() => deps.defer(sluice.services.budgets.refresh()), config.budgetReconcileMs);
+  reconcile.unref();
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: sluice.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-  });
-  const port = (server.address() as AddressInfo).port;
+  const listenOptions: ListenOptions = { port: config.port, host: config.host };
+  if (config.tls) listenOptions.tls = { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) };
+  const server = await listen(sluice.app.fetch, listenOptions);
+  const port = server.address.port;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        // Keep-alive sockets that go idle after their last answer would hold close() open until
-        // their timeout; sweep them as in-flight requests finish.
-        const sweep = (): void => {
-          if ('closeIdleConnections' in server) server.closeIdleConnections();
-        };
-        const sweeper = setInterval(sweep, 50);
-        server.close(() => {
-          clearInterval(sweeper);
-          resolve();
-        });
-        sweep();
-      });
+      await server.close();
+      clearInterval(reconcile);
       await jobs?.stop();
       // Closing the ledger first releases its scheduled flush, which is itself a pending task;
       // background work that finishes afterwards may add events, so it is closed once more.
@@ -96,7 +94,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       database.close();
     })());
 
-  return { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, sluice, close };
+  const scheme = config.tls ? 'https' : 'http';
+  return { url: `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, sluice, close };
 }
 
 function describeUpstreams(config: Config): string[] {

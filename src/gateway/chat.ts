@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SluiceError } from '../errors';
 
 /**
  * The canonical request: OpenAI's chat-completions body, the gateway's lingua franca. Known
@@ -111,6 +112,25 @@ export function contentText(content: ChatMessage['content'] | undefined): string
     if (part.type === 'text') text += (text ? '\n' : '') + part.text;
   }
   return text;
+}
+
+/** Tool-call arguments (a JSON string) as the object upstreams other than OpenAI take. */
+export function parseToolArguments(raw: string, param: string): unknown {
+  if (raw.trim() === '') return {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new SluiceError('invalid_request', 'tool call arguments must be a JSON object', { param });
+  }
+}
+
+/** For upstreams without a JSON mode: response_format said as an instruction in the system prompt. */
+export function jsonInstruction(request: ChatRequest): string | undefined {
+  const format = request.response_format;
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return 'Respond with a single valid JSON object and nothing else.';
+  const schema = (format as { json_schema: { schema?: unknown } }).json_schema.schema;
+  return `Respond with a single valid JSON value that conforms to this JSON Schema, and nothing else:\n${JSON.stringify(schema ?? {})}`;
 }
 
 /** OpenAI's non-streaming answer, as it travels through the gateway (unknown fields kept). */

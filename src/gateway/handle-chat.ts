@@ -1,19 +1,26 @@
+import type { Admission } from '../budgets/enforcer';
 import { responseCachePlan } from '../cache/policy';
 import { promptCacheSession, type PromptCacheSession } from '../cache/prompt-caching';
 import { CompletionAssembler, replayChunks, replayCompletion } from '../cache/replay';
 import type { CachedAnswer, ResponseLookup } from '../cache/response-cache';
 import type { ServiceTier } from '../catalog/types';
+import type { Config } from '../config';
 import { SluiceError, type ErrorCode } from '../errors';
-import { attributeCacheHit, attributeCost, type CostAttribution } from '../ledger/attribution';
-import { formatUsd } from '../ledger/pricing';
+import { attributeCacheHit, attributeCost, usageColumns, type CostAttribution } from '../ledger/attribution';
+import { formatUsd, priceUsage } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
-import { TransportError, type UpstreamResponse } from '../providers/transport';
-import type { ChatResult, ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
+import { TransportError, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
+import { StreamTap } from '../providers/stream-tap';
+import type { ChatResult, ChatTarget, NativeRequest, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
+import { enqueueDeferred, type DeferredView } from '../batch/queue';
+import { sendAtTier } from '../routing/flex';
 import { resolveRoute, type RouteDecision } from '../routing/resolve';
+import { chooseTier, type TierDecision, type TierReason } from '../routing/tier';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
+import type { ChatExtras } from './extras';
 import type { RequestHints } from './hints';
 import type { Principal } from '../keys/keys';
 import { effectivePolicy } from '../keys/policy';
@@ -36,11 +43,28 @@ export interface ChatCall {
   startedHr: number;
   /** Fires when the caller goes away. */
   signal: AbortSignal;
+  /** The caller's own body, from a front door that does not speak OpenAI (see NativeRequest). */
+  native?: NativeRequest;
+  /** What that front door knew beyond the canonical request. */
+  extras?: ChatExtras;
 }
 
 export type ChatOutcome =
   | { kind: 'completion'; headers: Record<string, string>; result: ChatResult }
-  | { kind: 'stream'; headers: Record<string, string>; chunks: AsyncIterable<ChatCompletionChunk> };
+  | {
+      kind: 'stream';
+      headers: Record<string, string>;
+      chunks: AsyncIterable<ChatCompletionChunk>;
+      /** The upstream's usage once reported (exact, unlike the OpenAI-shaped usage chunk, for cache writes). */
+      usage(): Usage | undefined;
+    }
+  /** Queued for the batch tier: answer 202 with the view; the ledger row is written at completion. */
+  | { kind: 'deferred'; headers: Record<string, string>; deferred: DeferredView };
+
+/** The answer of a pass-through (caller and upstream speak the same protocol): the upstream's own. */
+export type PassthroughOutcome =
+  | { kind: 'native-completion'; headers: Record<string, string>; body: string }
+  | { kind: 'native-stream'; headers: Record<string, string>; bytes: AsyncIterable<Uint8Array> };
 
 /** An upstream failure rendered for the caller, with the ledger already written. */
 export class UpstreamError extends SluiceError {
@@ -54,7 +78,7 @@ export class UpstreamError extends SluiceError {
   }
 }
 
-type EventStatus = 'ok' | 'error' | 'aborted';
+type EventStatus = 'ok' | 'error' | 'aborted' | 'blocked';
 
 interface Attempt {
   call: ChatCall;
@@ -64,16 +88,17 @@ interface Attempt {
   /** The response cache's part: `miss` (the answer will be stored) or `bypass`. */
   cache: ResponseLookup;
   promptCache: PromptCacheSession | undefined;
+  /** Collects a streamed answer for the response cache (a miss that may be stored). */
+  assembler: CompletionAssembler | undefined;
+  /** Why the tier asked for is the one it is. */
+  tierReason: TierReason;
+  /** Upstream calls made (flex retries and fallback included). */
+  attempts: number;
+  admission: Admission;
 }
 
-/** What a ledger event and the response headers are built from. */
-type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache'>;
-
-function requestedTier(request: ChatRequest): ServiceTier {
-  if (request.service_tier === 'flex') return 'flex';
-  if (request.service_tier === 'priority') return 'priority';
-  return 'standard';
-}
+/** What a ledger event and the response headers are built from (no tier reason when no upstream was asked). */
+type Recorded = Pick<Attempt, 'call' | 'decision' | 'cache' | 'attempts' | 'admission'> & { tierReason: TierReason | null };
 
 /** Maps an upstream failure to what the caller sees: its own mistakes keep their 4xx, ours become 5xx. */
 export function errorForFailure(provider: string, failure: UpstreamFailure): UpstreamError {
@@ -94,7 +119,7 @@ export function errorForFailure(provider: string, failure: UpstreamFailure): Ups
   return new UpstreamError('upstream_error', detail, failure, { headers });
 }
 
-function transportFailure(error: TransportError, provider: string, timeoutMs: number): UpstreamError {
+export function transportFailure(error: TransportError, provider: string, timeoutMs: number): UpstreamError {
   if (error.kind === 'timeout') {
     return new UpstreamError('upstream_timeout', `The ${provider} upstream did not answer within ${timeoutMs} ms.`, undefined);
   }
@@ -102,35 +127,116 @@ function transportFailure(error: TransportError, provider: string, timeoutMs: nu
 }
 
 /**
+ * What the response cache keys on. A native caller's whole body counts too (but for how the answer
+ * is delivered): fields the canonical request cannot say (top_k, thinking, ...) may change the answer.
+ */
+function cacheKeyRequest(call: ChatCall): ChatRequest {
+  if (!call.native) return call.request;
+  const { stream: _delivery, ...body } = call.native.body;
+  return { ...call.request, native: body };
+}
+
+/** The upstream takes the caller's body as is when it speaks the caller's protocol. */
+function passthroughFor(adapter: ProviderAdapter, native: NativeRequest | undefined): PassthroughAdapter | undefined {
+  return native && adapter.passthrough?.protocol === native.protocol ? adapter.passthrough : undefined;
+}
+
+/** A translated request must not silently lose what the caller asked for. */
+function checkTranslatable(native: NativeRequest | undefined, provider: string, model: string): void {
+  if (!native || native.untranslatable.length === 0) return;
+  throw new SluiceError(
+    'invalid_request',
+    `${native.untranslatable.join('; ')}: not supported when "${model}" is served by a ${provider} model. Remove ${native.untranslatable.length > 1 ? 'them' : 'it'}, or ask for a model that speaks this API natively.`,
+  );
+}
+
+/**
+ * The tier to ask for once the budgets have spoken. A tier a budget chose (flex at the bottom of
+ * the downgrade ladder, or standard where a cheaper model does not sell the asked tier) has no
+ * fallback: standard after flex would cost up to twice what the budget reserved.
+ */
+function budgetTier(asked: TierDecision, admission: Admission, config: Config): TierDecision {
+  if (admission.tier === asked.tier) return asked;
+  const timeoutMs = admission.tier === 'flex' ? config.tiers.flexTimeoutMs : config.upstreamTimeoutMs;
+  return { tier: admission.tier, reason: 'budget', flexFallback: false, timeoutMs };
+}
+
+/**
  * The request path: resolve the model, call the upstream in the adapter's protocol, and record
  * exactly one ledger event whatever happens after this point (success, upstream error, a caller
  * who leaves mid-stream). Validation errors thrown before the upstream call write nothing.
+ * A call with a native body may come back as the upstream's own answer (PassthroughOutcome).
  */
-export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome> {
+export function handleChat(services: Services, call: ChatCall & { native: NativeRequest }): Promise<ChatOutcome | PassthroughOutcome>;
+export function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome>;
+export async function handleChat(services: Services, call: ChatCall): Promise<ChatOutcome | PassthroughOutcome> {
   const { deps } = services;
-  const decision = resolveRoute({ catalog: services.catalog.current, principal: call.principal, request: call.request, hints: call.hints });
+  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
+  const routed = resolveRoute({
+    catalog: services.catalog.current,
+    principal: call.principal,
+    request: call.request,
+    hints: call.hints,
+    policy,
+    conversations: { memory: services.conversations, now: deps.clock.now() },
+  });
+  // The tier first: a request contradicting itself (batch on a stream, ...) is refused before anything else.
+  const asked = chooseTier({
+    policy,
+    hint: call.hints.tier,
+    deadlineS: call.hints.deadlineS,
+    serviceTier: call.request.service_tier,
+    model: routed.model,
+    stream: call.stream,
+    timeouts: { standardMs: deps.config.upstreamTimeoutMs, flexMs: deps.config.tiers.flexTimeoutMs },
+  });
+  // Budgets (src/budgets) may refuse the request or step it down to the response cache, a cheaper
+  // model or flex; the worst-case cost stays reserved until record() settles it (release() if we
+  // throw or defer before that).
+  const admission = services.budgets.admit(call, routed, asked.tier);
+  const { decision } = admission;
+  const tier = budgetTier(asked, admission, deps.config);
   const adapter = adapterFor(decision.model.provider);
   if (!adapter) {
+    admission.release();
     throw new SluiceError('upstream_not_configured', `Sluice cannot call ${decision.model.provider} models yet (model "${decision.model.id}").`);
   }
-  const policy = effectivePolicy(deps.config.defaultPolicy, call.principal.policy);
-  const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache, deps.config.cache.defaultTtlS);
-  const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, call.request);
-  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache }, cache.answer);
+  const cachePlan = responseCachePlan(call.principal, policy, call.request, call.hints.cache ?? admission.cacheHint, deps.config.cache.defaultTtlS);
+  const cache = await services.cache.responses.lookup(cachePlan, decision.model.id, cacheKeyRequest(call));
+  if (cache.status === 'hit') return answerFromCache(services, { call, decision, cache, tierReason: null, attempts: 0, admission }, cache.answer);
 
   const promptCache = promptCacheSession(services.cache.promptReturns, deps.clock, call.principal, policy, decision.model);
   const target: ChatTarget = {
     request: call.request,
     model: decision.model,
     stream: call.stream,
-    tier: requestedTier(call.request),
-    timeoutMs: deps.config.upstreamTimeoutMs,
+    tier: tier.tier,
+    timeoutMs: tier.timeoutMs,
     signal: call.signal,
+    nowMs: deps.clock.now(),
+    ...(call.extras ? { extras: call.extras } : {}),
     ...(promptCache ? { promptCache } : {}),
   };
+  const passthrough = passthroughFor(adapter, call.native);
   // Building the upstream request validates the translation (bad input for this provider) before anything is recorded.
-  const upstreamRequest = adapter.buildChatRequest(target, deps.config);
-  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache };
+  const build = (t: ChatTarget): UpstreamRequest | Promise<UpstreamRequest> =>
+    passthrough && call.native ? passthrough.buildRequest(t, call.native, deps.config) : adapter.buildChatRequest(t, deps.config);
+  let upstreamRequest: UpstreamRequest;
+  try {
+    // A translated request must carry all the caller asked for; the batch path always translates.
+    if (!passthrough || tier.tier === 'batch') checkTranslatable(call.native, adapter.id, call.request.model);
+    upstreamRequest = await build(target);
+  } catch (error) {
+    admission.release();
+    throw error;
+  }
+  // A streamed answer that may be stored is assembled from its chunks as they pass.
+  const assembler = cache.status === 'miss' && call.stream ? new CompletionAssembler() : undefined;
+  const attempt: Attempt = { call, decision, adapter, target, cache, promptCache, assembler, tierReason: tier.reason, attempts: 0, admission };
+  if (admission.refusal) {
+    record(services, attempt, { status: 'blocked', usage: ZERO_USAGE, tier: target.tier, httpStatus: admission.refusal.status, errorType: admission.refusal.code });
+    throw admission.refusal;
+  }
 
   const missing = adapter.missingCredentials(deps.config);
   if (missing) {
@@ -139,15 +245,22 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     throw error;
   }
 
+  if (tier.tier === 'batch') {
+    // Its ledger row comes when the batch completes (and is counted then); nothing stays reserved.
+    admission.release();
+    const deferred = await enqueueDeferred(services, { call, decision, tierReason: tier.reason, tags: eventTags(call) });
+    return { kind: 'deferred', headers: sluiceHeaders(attempt, 'batch'), deferred };
+  }
+
   services.metrics.gatewayOverhead.observe((performance.now() - call.startedHr) / 1000);
   let response: UpstreamResponse;
   try {
-    response = await deps.transport(upstreamRequest);
+    response = await sendAtTier(deps, adapter, tier, upstreamRequest, attempt, build);
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
-    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, target.timeoutMs);
+    const failure = error.kind === 'aborted' ? undefined : transportFailure(error, adapter.id, attempt.target.timeoutMs);
     const status: EventStatus = failure ? 'error' : 'aborted';
-    record(services, attempt, { status, usage: ZERO_USAGE, tier: target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
+    record(services, attempt, { status, usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: failure?.status ?? 499, errorType: failure?.code ?? 'client_closed' });
     throw failure ?? new SluiceError('client_closed', 'The caller closed the connection before the upstream answered.');
   }
 
@@ -156,29 +269,55 @@ export async function handleChat(services: Services, call: ChatCall): Promise<Ch
     const failure = adapter.parseError(response.status, body, response.headers);
     const error = errorForFailure(adapter.id, failure);
     services.metrics.upstreamErrors.inc({ provider: adapter.id, type: failure.type });
-    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: target.tier, httpStatus: error.status, errorType: failure.type });
+    record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: error.status, errorType: failure.type });
     throw error;
   }
 
-  if (!call.stream) return completeJson(services, attempt, response);
-  return startStream(services, attempt, response);
+  if (!call.stream) return passthrough ? completeNative(services, attempt, response) : completeJson(services, attempt, response);
+  const decoder = adapter.createStreamDecoder(target, deps.clock.now());
+  if (passthrough) {
+    // The upstream's own bytes go to the caller; its decoder reads them on the side.
+    const { headers, items } = await startStream(services, attempt, response, new StreamTap(decoder, assembler), undefined);
+    return { kind: 'native-stream', headers, bytes: items };
+  }
+  const { headers, items } = await startStream(services, attempt, response, decoder, assembler && ((chunk) => assembler.push(chunk)));
+  return { kind: 'stream', headers, chunks: items, usage: () => decoder.usage };
 }
 
-async function completeJson(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
-  let result: ChatResult;
+/** Reads a whole upstream answer; a body that cannot be read is recorded as an error. */
+async function readAnswer<T>(services: Services, attempt: Attempt, response: UpstreamResponse, read: (body: string) => T): Promise<T> {
   try {
-    result = attempt.adapter.parseChatResponse(await response.text(), attempt.target, services.deps.clock.now());
+    return read(await response.text());
   } catch (error) {
     const status = error instanceof SluiceError ? error.status : 502;
     record(services, attempt, { status: 'error', usage: ZERO_USAGE, tier: attempt.target.tier, httpStatus: status, errorType: 'upstream_error' });
     throw error instanceof SluiceError ? error : new SluiceError('upstream_error', `The upstream answer could not be read: ${(error as Error).message}`);
   }
+}
+
+/** Records a completed answer, lets the caches learn from it, and returns the headers that carry its cost. */
+function completionHeaders(services: Services, attempt: Attempt, result: ChatResult): Record<string, string> {
   const event = record(services, attempt, { status: 'ok', usage: result.usage, tier: result.servedTier, httpStatus: 200 });
   afterAnswer(services, attempt, { completion: result.completion, usage: result.usage, tier: result.servedTier }, event);
   const headers = sluiceHeaders(attempt, result.servedTier);
   headers['x-sluice-cost-usd'] = formatUsd(event.costNusd);
   headers['x-sluice-baseline-usd'] = formatUsd(event.baselineCostNusd);
-  return { kind: 'completion', headers, result };
+  return headers;
+}
+
+function parseAnswer(services: Services, attempt: Attempt, body: string): ChatResult {
+  return attempt.adapter.parseChatResponse(body, attempt.target, services.deps.clock.now());
+}
+
+async function completeJson(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
+  const result = await readAnswer(services, attempt, response, (body) => parseAnswer(services, attempt, body));
+  return { kind: 'completion', headers: completionHeaders(services, attempt, result), result };
+}
+
+/** A pass-through answer goes back as the upstream wrote it; its canonical reading prices and caches it. */
+async function completeNative(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<PassthroughOutcome> {
+  const { body, result } = await readAnswer(services, attempt, response, (text) => ({ body: text, result: parseAnswer(services, attempt, text) }));
+  return { kind: 'native-completion', headers: completionHeaders(services, attempt, result), body };
 }
 
 /** Races one read of the upstream body against the stream idle timeout. */
@@ -197,13 +336,16 @@ function nextWithin<T>(iterator: AsyncIterator<T>, ms: number): Promise<Iterator
  * answer starts, so the headers carry the tier the upstream says it served and an immediate
  * upstream error is still answered with a proper status.
  */
-async function startStream(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
+async function startStream<T>(
+  services: Services,
+  attempt: Attempt,
+  response: UpstreamResponse,
+  decoder: StreamDecoder<T>,
+  collect: ((item: T) => void) | undefined,
+): Promise<{ headers: Record<string, string>; items: AsyncIterable<T> }> {
   const { deps } = services;
-  const decoder = attempt.adapter.createStreamDecoder(attempt.target, deps.clock.now());
-  const assembler = attempt.cache.status === 'miss' ? new CompletionAssembler() : undefined;
   const upstream = response.body[Symbol.asyncIterator]();
-  const text = new TextDecoder();
-  let pending: ChatCompletionChunk[] = [];
+  let pending: T[] = [];
   let upstreamDone = false;
   let finished = false;
   let ttftMs: number | null = null;
@@ -222,7 +364,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
       ttftMs,
       estimated: decoder.usage === undefined,
     });
-    if (status === 'ok' && decoder.usage) afterAnswer(services, attempt, { completion: assembler?.result(), usage: decoder.usage, tier: decoder.servedTier }, event);
+    if (status === 'ok' && decoder.usage) afterAnswer(services, attempt, { completion: attempt.assembler?.result(), usage: decoder.usage, tier: decoder.servedTier }, event);
   };
 
   /** Fills `pending` with the next decoded chunks; false when the upstream has ended. */
@@ -234,7 +376,7 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
         upstreamDone = true;
         pending = decoder.end();
       } else {
-        pending = decoder.push(text.decode(next.value, { stream: true }));
+        pending = decoder.push(next.value);
       }
     }
     if (ttftMs === null) ttftMs = Math.round(performance.now() - attempt.call.startedHr);
@@ -256,41 +398,44 @@ async function startStream(services: Services, attempt: Attempt, response: Upstr
     throw failure;
   }
 
-  async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+  async function* items(): AsyncGenerator<T> {
     let status: EventStatus = 'aborted';
     let httpStatus = 499;
     let errorType: string | undefined = 'client_closed';
     try {
       for (;;) {
         if (!(await fill())) break;
+        const cut = attempt.admission.cutStream(decoder.outputChars);
+        if (cut) throw cut;
         const batch = pending;
         pending = [];
-        for (const chunk of batch) {
-          assembler?.push(chunk);
-          yield chunk;
+        for (const item of batch) {
+          collect?.(item);
+          yield item;
         }
       }
-      status = 'ok';
-      httpStatus = 200;
-      errorType = undefined;
+      // A pass-through hands an in-band upstream error to the caller as it came; it is still an error.
+      const inBand = decoder.failure;
+      status = inBand ? 'error' : 'ok';
+      httpStatus = inBand ? errorForFailure(attempt.adapter.id, inBand).status : 200;
+      errorType = inBand?.type;
     } catch (error) {
       const failure = failureFor(error);
-      status = attempt.call.signal.aborted ? 'aborted' : 'error';
+      status = attempt.call.signal.aborted ? 'aborted' : failure.code === 'budget_exceeded' ? 'blocked' : 'error';
       httpStatus = status === 'aborted' ? 499 : failure.status;
       errorType = status === 'aborted' ? 'client_closed' : failure.code;
-      if (status === 'error') throw failure;
+      if (status !== 'aborted') throw failure;
     } finally {
       // Runs on completion, on error, and when the caller stops reading (the generator is returned).
       finish(status, httpStatus, errorType);
     }
   }
 
-  const headers = sluiceHeaders(attempt, decoder.servedTier);
-  return { kind: 'stream', headers, chunks: chunks() };
+  return { headers: sluiceHeaders(attempt, decoder.servedTier), items: items() };
 }
 
 /** Counts tokens locally when the upstream never reported usage (a stream cut off early). */
-function estimateUsage(request: ChatRequest, decoder: StreamDecoder): Usage {
+function estimateUsage(request: ChatRequest, decoder: StreamDecoder<unknown>): Usage {
   return {
     ...ZERO_USAGE,
     inputTokens: decoder.reportedInputTokens ?? estimateTokens(promptText(request)),
@@ -327,7 +472,8 @@ function answerFromCache(services: Services, recorded: Recorded & { cache: { sta
   async function* replay(): AsyncGenerator<ChatCompletionChunk> {
     yield* replayChunks(answer.completion, identity);
   }
-  return { kind: 'stream', headers, chunks: replay() };
+  // The replayed chunks carry the stored usage; there is no upstream usage to report.
+  return { kind: 'stream', headers, chunks: replay(), usage: () => undefined };
 }
 
 function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<string, string> {
@@ -337,9 +483,11 @@ function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<strin
     'x-sluice-model': decision.model.id,
     'x-sluice-family': decision.family?.name ?? '',
     'x-sluice-tier': servedTier,
+    'x-sluice-tier-reason': attempt.tierReason ?? '',
     'x-sluice-cache': attempt.cache.status,
     'x-sluice-complexity': decision.complexity === null ? '' : decision.complexity.toFixed(3),
     'x-sluice-route-reason': decision.reason,
+    ...attempt.admission.headers,
   };
 }
 
@@ -355,6 +503,16 @@ interface RecordInput {
   attribution?: CostAttribution;
 }
 
+/** The ledger's tags for a call: the key's tags win over request detail tags, so attribution cannot be forged. */
+export function callTags(call: ChatCall): Record<string, string> {
+  return { ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags };
+}
+
+/** `callTags` as the ledger stores them (JSON). */
+export function eventTags(call: ChatCall): string {
+  return JSON.stringify(callTags(call));
+}
+
 /** Builds the request's one ledger event, hands it to the buffered writer, and updates metrics. */
 function record(services: Services, attempt: Recorded, input: RecordInput): LedgerEvent {
   const { call, decision } = attempt;
@@ -368,26 +526,25 @@ function record(services: Services, attempt: Recorded, input: RecordInput): Ledg
     user: call.principal.user,
     team: call.principal.team,
     project: call.principal.project,
-    // The key's tags win over request detail tags: attribution cannot be forged.
-    tags: JSON.stringify({ ...call.hints.tags, ...(call.request.user ? { end_user: call.request.user } : {}), ...call.principal.tags }),
+    tags: eventTags(call),
     surface: call.surface,
     requestedModel: decision.requestedModel,
     servedModel: decision.model.id,
     provider: decision.model.provider,
     family: decision.family?.name ?? null,
     tier: input.tier,
+    tierReason: attempt.tierReason,
+    attempts: attempt.attempts,
     stream: call.stream,
-    inputTokens: input.usage.inputTokens,
-    cachedInputTokens: input.usage.cachedInputTokens,
-    cacheWriteTokens: input.usage.cacheWriteTokens,
-    cacheWrite1hTokens: input.usage.cacheWrite1hTokens,
-    outputTokens: input.usage.outputTokens,
-    reasoningTokens: input.usage.reasoningTokens,
+    ...usageColumns(input.usage),
     ...cost,
     cache: attempt.cache.status,
     complexity: decision.complexity,
     scorerVersion: decision.scorerVersion,
     routeReason: decision.reason,
+    shadowModel: decision.shadow?.id ?? null,
+    // What the shadow decision would have cost for the same tokens (an estimate: another model's answer differs).
+    shadowCostNusd: decision.shadow && input.status === 'ok' ? priceUsage(decision.shadow.rates, input.tier, input.usage) : null,
     latencyMs,
     ttftMs: input.ttftMs ?? null,
     status: input.status,
@@ -396,6 +553,7 @@ function record(services: Services, attempt: Recorded, input: RecordInput): Ledg
     usageEstimated: input.estimated ?? false,
   };
   services.ledger.add(event);
+  attempt.admission.settle(event);
   const m = services.metrics;
   const model = decision.model.id;
   m.requests.inc({ surface: call.surface, provider: decision.model.provider, model, tier: input.tier, status: input.status });

@@ -1,3 +1,5 @@
+import type { OpenAIUsage } from './chat';
+
 /**
  * Token usage normalized across providers so the input classes add up to the prompt exactly
  * once: OpenAI's prompt_tokens includes cached tokens, Anthropic's input_tokens excludes cache
@@ -22,3 +24,15 @@ export const ZERO_USAGE: Usage = Object.freeze({
   outputTokens: 0,
   reasoningTokens: 0,
 });
+
+/** The OpenAI usage block for a normalized usage: prompt_tokens counts every input class. */
+export function toOpenAIUsage(usage: Usage): OpenAIUsage {
+  const prompt = usage.inputTokens + usage.cachedInputTokens + usage.cacheWriteTokens;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: usage.outputTokens,
+    total_tokens: prompt + usage.outputTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedInputTokens },
+    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+  };
+}

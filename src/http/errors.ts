@@ -19,6 +19,7 @@ const OPENAI_TYPES: Record<number, string> = {
 const ANTHROPIC_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
+  402: 'billing_error',
   403: 'permission_error',
   404: 'not_found_error',
   409: 'invalid_request_error',
@@ -26,6 +27,7 @@ const ANTHROPIC_TYPES: Record<number, string> = {
   415: 'invalid_request_error',
   429: 'rate_limit_error',
   503: 'overloaded_error',
+  504: 'timeout_error',
   529: 'overloaded_error',
 };
 
@@ -56,7 +58,8 @@ export function renderError(protocol: Protocol, error: SluiceError): RenderedErr
   switch (protocol) {
     case 'anthropic':
       return {
-        status,
+        // Anthropic answers "overloaded" with its own 529, which its clients retry.
+        status: error.code === 'upstream_overloaded' ? 529 : status,
         headers,
         body: JSON.stringify({ type: 'error', error: { type: ANTHROPIC_TYPES[status] ?? 'api_error', message: error.message } }),
       };

@@ -2,6 +2,7 @@ import type { CatalogModel } from '../catalog/catalog';
 import type { ServiceTier } from '../catalog/types';
 import type { Usage } from '../gateway/usage';
 import { priceUsage, withoutCaching } from './pricing';
+import type { LedgerEvent } from './writer';
 
 export interface CostAttribution {
   costNusd: number;
@@ -31,6 +32,18 @@ export function attributeCost(served: CatalogModel, baseline: CatalogModel, serv
     routingSavingsNusd: baselineCost - routedCost,
     cachingSavingsNusd: routedCost - cachedCost,
     tierSavingsNusd: cachedCost - cost,
+  };
+}
+
+/** A usage record as the ledger's token columns. */
+export function usageColumns(usage: Usage): Pick<LedgerEvent, 'inputTokens' | 'cachedInputTokens' | 'cacheWriteTokens' | 'cacheWrite1hTokens' | 'outputTokens' | 'reasoningTokens'> {
+  return {
+    inputTokens: usage.inputTokens,
+    cachedInputTokens: usage.cachedInputTokens,
+    cacheWriteTokens: usage.cacheWriteTokens,
+    cacheWrite1hTokens: usage.cacheWrite1hTokens,
+    outputTokens: usage.outputTokens,
+    reasoningTokens: usage.reasoningTokens,
   };
 }
 

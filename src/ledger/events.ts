@@ -20,6 +20,8 @@ export interface EventView {
   provider: string | null;
   family: string | null;
   tier: string;
+  tier_reason: string | null;
+  attempts: number;
   stream: boolean;
   input_tokens: number;
   cached_input_tokens: number;
@@ -34,6 +36,8 @@ export interface EventView {
   complexity: number | null;
   scorer_version: string | null;
   route_reason: string | null;
+  shadow_model: string | null;
+  shadow_cost_nusd: number | null;
   latency_ms: number;
   ttft_ms: number | null;
   status: string;
@@ -58,6 +62,8 @@ export function eventView(e: LedgerEvent): EventView {
     provider: e.provider,
     family: e.family,
     tier: e.tier,
+    tier_reason: e.tierReason,
+    attempts: e.attempts,
     stream: e.stream,
     input_tokens: e.inputTokens,
     cached_input_tokens: e.cachedInputTokens,
@@ -72,6 +78,8 @@ export function eventView(e: LedgerEvent): EventView {
     complexity: e.complexity,
     scorer_version: e.scorerVersion,
     route_reason: e.routeReason,
+    shadow_model: e.shadowModel,
+    shadow_cost_nusd: e.shadowCostNusd,
     latency_ms: e.latencyMs,
     ttft_ms: e.ttftMs,
     status: e.status,

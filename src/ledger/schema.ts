@@ -24,6 +24,10 @@ export const usageEvents = sqliteTable(
     provider: text('provider'),
     family: text('family'),
     tier: text('tier').notNull(),
+    /** Why that tier was asked for (src/routing/tier.ts TierReason), e.g. `flex_fallback`. */
+    tierReason: text('tier_reason'),
+    /** Upstream calls made for this request: flex retries and a fallback count; 0 when none was made. */
+    attempts: integer('attempts').notNull().default(1),
     stream: integer('stream', { mode: 'boolean' }).notNull(),
     inputTokens: integer('input_tokens').notNull(),
     cachedInputTokens: integer('cached_input_tokens').notNull(),
@@ -40,6 +44,9 @@ export const usageEvents = sqliteTable(
     complexity: real('complexity'),
     scorerVersion: text('scorer_version'),
     routeReason: text('route_reason'),
+    /** Shadow routing: the model routing would have served, and what these tokens would have cost on it. */
+    shadowModel: text('shadow_model'),
+    shadowCostNusd: integer('shadow_cost_nusd'),
     latencyMs: integer('latency_ms').notNull(),
     ttftMs: integer('ttft_ms'),
     /** ok | error | aborted | blocked */

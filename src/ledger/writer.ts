@@ -99,6 +99,22 @@ export class LedgerWriter {
     else this.schedule(this.options.flushIntervalMs);
   }
 
+  /**
+   * Commits events now, in one transaction with `alongside` (the state change they account for,
+   * e.g. a deferred item marked as recorded) and the flush hooks; listeners run after. For work
+   * off the request path that must not record an event without its state change, or twice.
+   */
+  async writeWith(events: readonly LedgerEvent[], alongside: readonly SqlStatement[]): Promise<void> {
+    // A repeated call may carry events already written: they (and their hooks' work) are left out.
+    const fresh = events.length > 0 ? await this.uncommitted(events) : events;
+    const statements = [...this.statements(fresh), ...alongside.map(toStatement)];
+    if (statements.length === 0) return;
+    await this.db.$client.batch(statements, 'write');
+    if (events.length === 0) return;
+    this.metrics.ledgerEventsWritten.inc({}, events.length);
+    this.notify(events);
+  }
+
   /** Writes everything buffered now (single-flight: concurrent callers share one flush). */
   flush(): Promise<void> {
     if (!this.flushing) {
@@ -153,18 +169,30 @@ export class LedgerWriter {
       this.failures = 0;
       this.buffer = this.buffer.slice(batch.length);
       this.metrics.ledgerEventsWritten.inc({}, batch.length);
-      for (const listener of this.listeners) {
-        try {
-          listener(batch);
-        } catch (error) {
-          this.logger.error('ledger: commit listener failed', { error: (error as Error).message });
-        }
+      this.notify(batch);
+    }
+  }
+
+  private notify(events: readonly LedgerEvent[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        this.logger.error('ledger: commit listener failed', { error: (error as Error).message });
       }
     }
   }
 
-  /** The events of `batch` that are not in the ledger (one indexed lookup, only after a failure). */
-  private async uncommitted(batch: LedgerEvent[]): Promise<LedgerEvent[]> {
+  /** The inserts for a batch of events plus the flush hooks' statements. */
+  private statements(batch: readonly LedgerEvent[]): InStatement[] {
+    const statements: InStatement[] = [];
+    for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) statements.push(insertEvents(batch.slice(i, i + ROWS_PER_INSERT)));
+    if (batch.length > 0) for (const hook of this.hooks) statements.push(...hook(batch).map(toStatement));
+    return statements;
+  }
+
+  /** The events of `batch` that are not in the ledger (one indexed lookup). */
+  private async uncommitted(batch: readonly LedgerEvent[]): Promise<readonly LedgerEvent[]> {
     const ids = JSON.stringify(batch.map((e) => e.id));
     const found = await this.db.all<{ id: string }>(sql`SELECT id FROM usage_events WHERE id IN (SELECT value FROM json_each(${ids}))`);
     if (found.length === 0) return batch;
@@ -173,11 +201,10 @@ export class LedgerWriter {
   }
 
   private async commit(batch: LedgerEvent[]): Promise<void> {
-    const fresh = this.failures > 0 ? await this.uncommitted(batch) : batch;
-    if (fresh.length === 0) return;
-    const statements: InStatement[] = [];
-    for (let i = 0; i < fresh.length; i += ROWS_PER_INSERT) statements.push(insertEvents(fresh.slice(i, i + ROWS_PER_INSERT)));
-    for (const hook of this.hooks) statements.push(...hook(fresh).map(toStatement));
+    // Only after a failure can some of the batch be written already (the commit went through but
+    // its answer was lost); the lookup is skipped otherwise.
+    const statements = this.statements(this.failures > 0 ? await this.uncommitted(batch) : batch);
+    if (statements.length === 0) return;
     // One batch is one transaction: the events and their hooks' statements commit together.
     await this.db.$client.batch(statements, 'write');
   }

@@ -107,6 +107,7 @@ export class Metrics {
   readonly upstreamErrors = this.add(new Counter('sluice_upstream_errors_total', 'Upstream failures, by provider and error type.'));
   readonly ledgerFlushFailures = this.add(new Counter('sluice_ledger_flush_failures_total', 'Ledger flushes that failed and will be retried.'));
   readonly ledgerEventsWritten = this.add(new Counter('sluice_ledger_events_written_total', 'Ledger events committed to the database.'));
+  readonly deferred = this.add(new Counter('sluice_deferred_total', 'Deferred (batch-tier) requests reaching a status, by provider and status.'));
   readonly requestDuration = this.add(new Histogram('sluice_request_duration_seconds', 'Time from request to the end of the answer.', LATENCY_BUCKETS));
   readonly timeToFirstToken = this.add(new Histogram('sluice_time_to_first_token_seconds', 'Time from request to the first streamed token.', LATENCY_BUCKETS));
   readonly gatewayOverhead = this.add(new Histogram('sluice_gateway_overhead_seconds', 'Time spent in the gateway before the upstream call starts.', OVERHEAD_BUCKETS));

@@ -1,11 +1,15 @@
 import type { AnthropicPrompt } from '../cache/anthropic-breakpoints';
 import type { ServiceTier } from '../catalog/types';
-import { contentText, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
-import type { Usage } from '../gateway/usage';
+import { contentText, jsonInstruction, parseToolArguments, type ChatCompletion, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ContentPart } from '../gateway/chat';
+import { breakpointAt, budgetForEffort, toolsBreakpoint, wholeMessageBreakpoint, type CacheBreakpoint, type ChatExtras } from '../gateway/extras';
+import { toOpenAIUsage, type Usage } from '../gateway/usage';
 import { SluiceError } from '../errors';
 import { SseParser } from './sse';
+import type { Config } from '../config';
 import { UpstreamStreamError } from './stream-error';
-import type { ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from './types';
+import { parseUpstreamJson } from './json';
+import type { UpstreamRequest } from './transport';
+import type { ChatTarget, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from './types';
 
 /**
  * Anthropic Messages API as an upstream for chat-completions callers: the request and the
@@ -104,15 +108,6 @@ function contentBlocks(content: ChatMessage['content'], param: string): Anthropi
   });
 }
 
-function parseArguments(raw: string, param: string): unknown {
-  if (raw.trim() === '') return {};
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw invalid('tool call arguments must be a JSON object', param);
-  }
-}
-
 /** Merges consecutive same-role turns, which Anthropic requires to alternate. */
 function pushTurn(messages: AnthropicMessage[], role: AnthropicMessage['role'], blocks: AnthropicBlock[]): void {
   const last = messages[messages.length - 1];
@@ -120,7 +115,19 @@ function pushTurn(messages: AnthropicMessage[], role: AnthropicMessage['role'], 
   else messages.push({ role, content: blocks });
 }
 
-export function toAnthropicMessages(request: ChatRequest): { system: AnthropicBlock[]; messages: AnthropicMessage[] } {
+function cacheControl(breakpoint: CacheBreakpoint): Record<string, unknown> {
+  return { type: 'ephemeral', ...(breakpoint.ttl === '1h' ? { ttl: '1h' } : {}) };
+}
+
+/** Puts cache_control on the blocks of canonical message `index` where the caller set breakpoints. */
+function markBreakpoints(blocks: AnthropicBlock[], extras: ChatExtras | undefined, index: number, endsMessage: boolean): void {
+  blocks.forEach((block, j) => {
+    const breakpoint = breakpointAt(extras, index, j, endsMessage && j === blocks.length - 1);
+    if (breakpoint) block.cache_control = cacheControl(breakpoint);
+  });
+}
+
+export function toAnthropicMessages(request: ChatRequest, extras?: ChatExtras): { system: AnthropicBlock[]; messages: AnthropicMessage[] } {
   const system: AnthropicBlock[] = [];
   const messages: AnthropicMessage[] = [];
   request.messages.forEach((message, i) => {
@@ -128,32 +135,44 @@ export function toAnthropicMessages(request: ChatRequest): { system: AnthropicBl
     switch (message.role) {
       case 'system':
       case 'developer': {
-        if (typeof message.content === 'string') {
-          if (message.content) system.push({ type: 'text', text: message.content });
-        } else {
-          for (const part of message.content) if (part.type === 'text' && part.text) system.push({ type: 'text', text: part.text, ...callerCacheControl(part) });
-        }
+        const parts = typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
+        parts.forEach((part, j) => {
+          if (part.type !== 'text' || !part.text) return;
+          const breakpoint = breakpointAt(extras, i, j, j === parts.length - 1);
+          system.push({ type: 'text', text: part.text, ...callerCacheControl(part), ...(breakpoint ? { cache_control: cacheControl(breakpoint) } : {}) });
+        });
         break;
       }
-      case 'user':
-        pushTurn(messages, 'user', contentBlocks(message.content, param));
+      case 'user': {
+        const blocks = contentBlocks(message.content, param);
+        markBreakpoints(blocks, extras, i, true);
+        pushTurn(messages, 'user', blocks);
         break;
+      }
       case 'assistant': {
         const blocks = contentBlocks(message.content ?? null, param);
-        (message.tool_calls ?? []).forEach((call, j) => {
+        const calls = message.tool_calls ?? [];
+        markBreakpoints(blocks, extras, i, calls.length === 0);
+        calls.forEach((call, j) => {
           blocks.push({
             type: 'tool_use',
             id: call.id,
             name: call.function.name,
-            input: parseArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
+            input: parseToolArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
           });
         });
+        const whole = calls.length > 0 ? wholeMessageBreakpoint(extras, i) : undefined;
+        const last = blocks[blocks.length - 1];
+        if (whole && last) last.cache_control = cacheControl(whole);
         pushTurn(messages, 'assistant', blocks);
         break;
       }
-      case 'tool':
-        pushTurn(messages, 'user', [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: contentText(message.content) }]);
+      case 'tool': {
+        const blocks: AnthropicBlock[] = [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: contentText(message.content) }];
+        markBreakpoints(blocks, extras, i, true);
+        pushTurn(messages, 'user', blocks);
         break;
+      }
       case 'function':
         throw invalid('the deprecated "function" role is not supported for Anthropic models; use tools', `messages[${i}].role`);
     }
@@ -176,20 +195,12 @@ function toolChoice(request: ChatRequest): Record<string, unknown> | undefined {
   throw invalid(`tool_choice type "${choice.type}" is not supported for Anthropic models`, 'tool_choice');
 }
 
-function jsonInstruction(request: ChatRequest): string | undefined {
-  const format = request.response_format;
-  if (!format || format.type === 'text') return undefined;
-  if (format.type === 'json_object') return 'Respond with a single valid JSON object and nothing else.';
-  const schema = (format as { json_schema: { schema?: unknown } }).json_schema.schema;
-  return `Respond with a single valid JSON value that conforms to this JSON Schema, and nothing else:\n${JSON.stringify(schema ?? {})}`;
-}
-
 /** Builds the Messages API body for a canonical request. */
 export function toAnthropicBody(target: ChatTarget): Record<string, unknown> {
   const { request, model } = target;
   if ((request.n ?? 1) > 1) throw invalid('Anthropic models return one choice per request; n must be 1', 'n');
   if (request.logprobs) throw invalid('Anthropic models do not return logprobs', 'logprobs');
-  const { system, messages } = toAnthropicMessages(request);
+  const { system, messages } = toAnthropicMessages(request, target.extras);
   const instruction = jsonInstruction(request);
   if (instruction) system.push({ type: 'text', text: instruction });
 
@@ -210,6 +221,15 @@ export function toAnthropicBody(target: ChatTarget): Record<string, unknown> {
       ...(tool.function.description ? { description: tool.function.description } : {}),
       input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
     }));
+    const breakpoint = toolsBreakpoint(target.extras);
+    const last = (body.tools as AnthropicBlock[]).at(-1);
+    if (breakpoint && last) last.cache_control = cacheControl(breakpoint);
+  }
+  if (target.extras?.topK !== undefined) body.top_k = target.extras.topK;
+  // Thinking as an Anthropic or Bedrock caller asked for it (OpenAI's reasoning_effort stays OpenAI's).
+  const thinking = target.extras?.thinking;
+  if (thinking && model.capabilities.reasoning) {
+    body.thinking = { type: 'enabled', budget_tokens: thinking.budgetTokens ?? budgetForEffort(thinking.effort ?? 'medium') };
   }
   const choice = toolChoice(request);
   if (choice && request.tools?.length) body.tool_choice = choice;
@@ -218,17 +238,6 @@ export function toAnthropicBody(target: ChatTarget): Record<string, unknown> {
   if (target.tier === 'priority') body.service_tier = 'auto';
   if (target.stream) body.stream = true;
   return target.promptCache ? target.promptCache.anthropic(body as Record<string, unknown> & AnthropicPrompt) : body;
-}
-
-function openAIUsage(usage: Usage): ChatCompletion['usage'] {
-  const prompt = usage.inputTokens + usage.cachedInputTokens + usage.cacheWriteTokens;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: usage.outputTokens,
-    total_tokens: prompt + usage.outputTokens,
-    prompt_tokens_details: { cached_tokens: usage.cachedInputTokens },
-    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
-  };
 }
 
 interface AnthropicResponse {
@@ -267,8 +276,8 @@ class AnthropicStreamDecoder implements StreamDecoder {
     this.created = Math.floor(nowMs / 1000);
   }
 
-  push(text: string): ChatCompletionChunk[] {
-    return this.handle(this.parser.push(text));
+  push(bytes: Uint8Array): ChatCompletionChunk[] {
+    return this.handle(this.parser.push(bytes));
   }
 
   end(): ChatCompletionChunk[] {
@@ -345,7 +354,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
         case 'message_stop': {
           this.usage = usageFromAnthropic(this.rawUsage);
           this.servedTier = tierFromAnthropic(this.rawUsage.service_tier);
-          chunks.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: openAIUsage(this.usage) });
+          chunks.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAIUsage(this.usage) });
           break;
         }
         case 'error': {
@@ -362,7 +371,54 @@ class AnthropicStreamDecoder implements StreamDecoder {
   }
 }
 
-export const anthropicAdapter: ProviderAdapter = {
+/** A Messages API call; `callerHeaders` (a pass-through's anthropic-version and -beta) win over the defaults. */
+function messagesRequest(target: ChatTarget, config: Config, body: Record<string, unknown>, callerHeaders: Record<string, string>, path = '/v1/messages'): UpstreamRequest {
+  const { apiKey, baseUrl, version } = config.providers.anthropic;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'anthropic-version': version,
+    accept: target.stream ? 'text/event-stream' : 'application/json',
+    ...callerHeaders,
+  };
+  if (apiKey) headers['x-api-key'] = apiKey;
+  return {
+    method: 'POST',
+    url: `${baseUrl}${path}`,
+    headers,
+    body: JSON.stringify(body),
+    timeoutMs: target.timeoutMs,
+    ...(target.signal ? { signal: target.signal } : {}),
+  };
+}
+
+function parseMessage(body: string): AnthropicResponse {
+  const parsed = parseUpstreamJson(body, malformed);
+  if (!isAnthropicResponse(parsed)) throw malformed('an answer without content or usage');
+  return parsed;
+}
+
+/** Anthropic callers: their body with only the model replaced; the answer is theirs untouched. */
+const anthropicPassthrough: PassthroughAdapter = {
+  protocol: 'anthropic',
+
+  buildRequest(target, native, config) {
+    const body: Record<string, unknown> = { ...native.body, model: target.model.upstream_id };
+    // As for translated requests: Anthropic's priority capacity is used when Sluice chose priority.
+    if (target.tier === 'priority' && body.service_tier === undefined) body.service_tier = 'auto';
+    return messagesRequest(target, config, target.promptCache ? target.promptCache.anthropic(body as Record<string, unknown> & AnthropicPrompt) : body, native.headers);
+  },
+
+  countTokens: {
+    counts: () => true,
+    buildRequest(target, native, config) {
+      return messagesRequest(target, config, { ...native.body, model: target.model.upstream_id }, native.headers, '/v1/messages/count_tokens');
+    },
+    countField: 'input_tokens',
+  },
+};
+
+// `satisfies` keeps the synchronous buildChatRequest visible to direct callers.
+export const anthropicAdapter = {
   id: 'anthropic',
 
   missingCredentials(config) {
@@ -374,31 +430,11 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   buildChatRequest(target, config) {
-    const { apiKey, baseUrl, version } = config.providers.anthropic;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'anthropic-version': version,
-      accept: target.stream ? 'text/event-stream' : 'application/json',
-    };
-    if (apiKey) headers['x-api-key'] = apiKey;
-    return {
-      method: 'POST',
-      url: `${baseUrl}/v1/messages`,
-      headers,
-      body: JSON.stringify(toAnthropicBody(target)),
-      timeoutMs: target.timeoutMs,
-      ...(target.signal ? { signal: target.signal } : {}),
-    };
+    return messagesRequest(target, config, toAnthropicBody(target), {});
   },
 
   parseChatResponse(body, _target, nowMs) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw malformed('a body that is not JSON');
-    }
-    if (!isAnthropicResponse(parsed)) throw malformed('an answer without content or usage');
+    const parsed = parseMessage(body);
     const usage = usageFromAnthropic(parsed.usage);
     let text: string | null = null;
     const toolCalls: NonNullable<ChatCompletion['choices'][number]['message']['tool_calls']> = [];
@@ -421,7 +457,7 @@ export const anthropicAdapter: ProviderAdapter = {
           logprobs: null,
         },
       ],
-      usage: openAIUsage(usage),
+      usage: toOpenAIUsage(usage),
     };
     return { completion, usage, servedTier: tierFromAnthropic(parsed.usage.service_tier) };
   },
@@ -444,4 +480,6 @@ export const anthropicAdapter: ProviderAdapter = {
     }
     return { status, type, message, retryAfter: headers['retry-after'] };
   },
-};
+
+  passthrough: anthropicPassthrough,
+} satisfies ProviderAdapter;

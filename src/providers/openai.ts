@@ -1,7 +1,9 @@
 import type { ServiceTier } from '../catalog/types';
 import type { ChatCompletion, ChatCompletionChunk, OpenAIUsage } from '../gateway/chat';
+import { effortForBudget } from '../gateway/extras';
 import type { Usage } from '../gateway/usage';
 import { SluiceError } from '../errors';
+import { parseUpstreamJson } from './json';
 import { SseParser } from './sse';
 import { UpstreamStreamError } from './stream-error';
 import type { ChatTarget, ProviderAdapter, StreamDecoder, UpstreamFailure } from './types';
@@ -55,8 +57,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
   outputEvents = 0;
   private readonly parser = new SseParser();
 
-  push(text: string): ChatCompletionChunk[] {
-    return this.handle(this.parser.push(text));
+  push(bytes: Uint8Array): ChatCompletionChunk[] {
+    return this.handle(this.parser.push(bytes));
   }
 
   end(): ChatCompletionChunk[] {
@@ -100,7 +102,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
   }
 }
 
-export const openaiAdapter: ProviderAdapter = {
+// `satisfies` keeps the synchronous buildChatRequest visible to direct callers.
+export const openaiAdapter = {
   id: 'openai',
 
   missingCredentials(config) {
@@ -115,6 +118,11 @@ export const openaiAdapter: ProviderAdapter = {
   buildChatRequest(target, config) {
     const { apiKey, baseUrl, organization } = config.providers.openai;
     const body: Record<string, unknown> = { ...target.request, model: target.model.upstream_id };
+    // An Anthropic or Bedrock caller's thinking, for OpenAI's reasoning models.
+    const thinking = target.extras?.thinking;
+    if (thinking && body.reasoning_effort == null && target.model.capabilities.reasoning) {
+      body.reasoning_effort = thinking.effort ?? effortForBudget(thinking.budgetTokens ?? 0);
+    }
     const promptCacheKey = target.promptCache?.openaiCacheKey(target.request);
     if (promptCacheKey) body.prompt_cache_key = promptCacheKey;
     const tier = serviceTierField(target);
@@ -143,12 +151,7 @@ export const openaiAdapter: ProviderAdapter = {
   },
 
   parseChatResponse(body) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw malformed('a body that is not JSON');
-    }
+    const parsed = parseUpstreamJson(body, malformed);
     if (!isCompletion(parsed)) throw malformed('a body without choices');
     if (!isUsage(parsed.usage)) throw malformed('an answer without usage');
     return {
@@ -177,4 +180,4 @@ export const openaiAdapter: ProviderAdapter = {
     }
     return { status, type, message, retryAfter: headers['retry-after'] };
   },
-};
+} satisfies ProviderAdapter;

@@ -6,15 +6,17 @@ export interface SseMessage {
 
 /**
  * An incremental SSE parser (the WHATWG event-stream rules: LF, CR or CRLF line ends, multi-line
- * `data:` joined by LF, comments ignored, a blank line dispatches). Feed it text as it arrives.
+ * `data:` joined by LF, comments ignored, a blank line dispatches). Feed it text or UTF-8 bytes
+ * as they arrive (a character split across two chunks is joined).
  */
 export class SseParser {
   private buffer = '';
   private event: string | undefined;
   private data: string[] = [];
+  private readonly utf8 = new TextDecoder();
 
-  push(text: string): SseMessage[] {
-    this.buffer += text;
+  push(input: string | Uint8Array): SseMessage[] {
+    this.buffer += typeof input === 'string' ? input : this.utf8.decode(input, { stream: true });
     const messages: SseMessage[] = [];
     let start = 0;
     for (;;) {
@@ -72,6 +74,10 @@ export function sseData(data: string): Uint8Array {
   return encoder.encode(`data: ${data}\n\n`);
 }
 
+export function sseEventText(event: string, data: string): string {
+  return `event: ${event}\ndata: ${data}\n\n`;
+}
+
 export function sseEvent(event: string, data: string): Uint8Array {
-  return encoder.encode(`event: ${event}\ndata: ${data}\n\n`);
+  return encoder.encode(sseEventText(event, data));
 }

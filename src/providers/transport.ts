@@ -11,6 +11,12 @@ export interface UpstreamRequest {
   /** Abort when the upstream has not sent response headers within this many ms. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Connect to this IP instead of resolving the URL's host again (TLS and Host still use the
+   * name): the webhook SSRF guard vets the resolved address and pins it, so a second DNS answer
+   * cannot redirect the request. Transports that cannot pin (fetch) ignore it.
+   */
+  address?: string;
 }
 
 export interface UpstreamResponse {

@@ -1,29 +1,11 @@
-import type { Db } from '../db/client';
+import { showBudgets, type BudgetWithStatus } from '../budgets/manage';
+import type { Services } from '../gateway/services';
 import { keyLabels } from '../keys/keys';
 import { measuresView, type MeasuresView } from './chargeback';
 import { monthForecast, spendAnomalies } from './insights';
 import { runReport } from './report';
 import type { MonthForecast, SpendAnomaly } from './statistics';
 import { DAY_MS, floorTo, isoDate } from './time';
-
-/** One budget's standing, as the dashboard shows it. */
-export interface BudgetStatus {
-  id: string;
-  name: string;
-  /** e.g. "team=search" or "global" */
-  scope: string;
-  period: string;
-  amount_nusd: number;
-  spend_nusd: number;
-  forecast_nusd: number | null;
-  action: string;
-  state: 'ok' | 'warning' | 'exceeded';
-}
-
-/** What the budgets module provides to the dashboard (Services.budgetStatus). */
-export interface BudgetStatusSource {
-  list(nowMs: number): Promise<BudgetStatus[]>;
-}
 
 const TOP_TEAMS = 6;
 const TOP_PRINCIPALS = 10;
@@ -45,19 +27,20 @@ export interface DashboardData {
   topPrincipals: { key: string; key_name: string | null; team: string | null; cost_nusd: bigint; savings_nusd: bigint; requests: number; anomalies: number }[];
   forecast: MonthForecast;
   anomalies: (SpendAnomaly & { key_name: string | null })[];
-  /** null: no budgets module in this build. */
-  budgets: BudgetStatus[] | null;
+  budgets: BudgetWithStatus[];
 }
 
 /** Everything the dashboard page shows for [from, to), from the same reports the API serves. */
-export async function dashboardData(db: Db, fromMs: number, toMs: number, nowMs: number, budgets: BudgetStatusSource | undefined): Promise<DashboardData> {
+export async function dashboardData(services: Services, fromMs: number, toMs: number): Promise<DashboardData> {
+  const { db, clock } = services.deps;
+  const nowMs = clock.now();
   const [byTeamDay, byModel, byKey, forecast, anomalies, budgetList] = await Promise.all([
     runReport(db, { fromMs, toMs, groupBy: ['team', 'day'], latency: false }),
     runReport(db, { fromMs, toMs, groupBy: ['model'] }),
     runReport(db, { fromMs, toMs, groupBy: ['key', 'team'], latency: false }),
     monthForecast(db, nowMs),
     spendAnomalies(db, fromMs, toMs, 'key'),
-    budgets ? budgets.list(nowMs) : Promise.resolve(null),
+    showBudgets(services).then((list) => list.data),
   ]);
 
   const days: string[] = [];

@@ -1,8 +1,8 @@
 import { desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import type { SluiceEvent } from '../events/publisher';
 import type { Services } from '../gateway/services';
 import type { Job } from '../jobs/types';
+import { enqueueEvent } from '../webhooks/outbox';
 import { renderChargeback, reportContext, type ReportFormat } from './chargeback-export';
 import { usdFromNusd } from './format';
 import { reportExports } from './schema';
@@ -45,9 +45,6 @@ export interface ExportView {
   ready_at: string | null;
 }
 
-/** The `report.ready` event a finished monthly export publishes. */
-export type ReportReadyEvent = SluiceEvent<{ period: string; period_start: string; period_end: string; files: ExportFile[]; totals: ExportTotals }>;
-
 function downloadPath(fromMs: number, toMs: number, format: ReportFormat, groupBy: readonly string[]): string {
   const params = new URLSearchParams({ from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), format });
   if (format !== 'focus' && groupBy.length) params.set('group_by', groupBy.join(','));
@@ -56,9 +53,10 @@ function downloadPath(fromMs: number, toMs: number, format: ReportFormat, groupB
 
 /**
  * Exports the calendar month before `scheduledAt` (UTC): the chargeback as CSV and JSON (grouped
- * by `reports.export_group_by`) and the FOCUS CSV, then publishes `report.ready`. At most one
- * export per month is completed; a run that died half way is finished by the next one, which
- * publishes the event again under the same id (receivers de-duplicate on it).
+ * by `reports.export_group_by`) and the FOCUS CSV, then announces `report.ready` through the
+ * webhook outbox in the same transaction that marks the export ready, keyed by the month: one
+ * export and one event per month, however often (or on however many instances) the job runs. A
+ * run that died before that transaction is redone by the next one.
  */
 export async function exportMonth(services: Services, scheduledAt: number, sink: ExportSink | undefined): Promise<string> {
   const { db, clock, config } = services.deps;
@@ -89,17 +87,12 @@ export async function exportMonth(services: Services, scheduledAt: number, sink:
       savings_nusd: Number(t.money.baseline_cost_nusd - t.money.cost_nusd),
     };
   }
-  const event: ReportReadyEvent = {
-    id: `report.ready:${period}`,
-    type: 'report.ready',
-    timestamp: clock.now(),
-    data: { period, period_start: new Date(periodStart).toISOString(), period_end: new Date(periodEnd).toISOString(), files, totals: totals! },
-  };
-  await services.events.publish(event);
-  await db
+  const markReady = db
     .update(reportExports)
     .set({ status: 'ready', files: JSON.stringify(files), totals: JSON.stringify(totals), readyAt: clock.now() })
     .where(eq(reportExports.period, period));
+  const data = { id: `chargeback-${period}`, period, period_start: new Date(periodStart).toISOString(), period_end: new Date(periodEnd).toISOString(), files, totals: totals! };
+  await enqueueEvent(services, 'report.ready', data, { idempotencyKey: `report.ready:${period}`, alongside: [markReady] });
   return `${period}: ${files.map((f) => f.location ?? f.name).join(', ')}`;
 }
 

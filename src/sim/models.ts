@@ -65,14 +65,14 @@ export function defaultReasoningEffort(model: string): ReasoningEffort {
   return /^gpt-5\.\d/.test(model) ? 'none' : 'medium';
 }
 
-/** Flex processing is sold for o3, o4-mini and the gpt-5 family (not the chat or pro variants). */
+/** Flex processing is sold for o3, o4-mini and the gpt-5 and gpt-6 families (not the chat or pro variants). */
 export function offersFlex(model: string): boolean {
-  return (/^(o3|o4-mini)(-\d{4}-\d{2}-\d{2})?$/.test(model) || /^gpt-5/.test(model)) && !/chat|pro/.test(model);
+  return (/^(o3|o4-mini)(-\d{4}-\d{2}-\d{2})?$/.test(model) || /^gpt-[56]/.test(model)) && !/chat|pro/.test(model);
 }
 
-/** Priority processing: gpt-4o, gpt-4.1, o3, o4-mini and gpt-5 families (not gpt-5 nano, chat, pro). */
+/** Priority processing: gpt-4o, gpt-4.1, o3, o4-mini, gpt-5 and gpt-6 families (not gpt-5 nano, chat, pro). */
 export function offersPriority(model: string): boolean {
-  return /^(gpt-4o|gpt-4\.1|o3|o4-mini|gpt-5)/.test(model) && !/^gpt-5.*nano|chat|pro/.test(model);
+  return /^(gpt-4o|gpt-4\.1|o3|o4-mini|gpt-5|gpt-6)/.test(model) && !/^gpt-5.*nano|chat|pro/.test(model);
 }
 
 // ---------------------------------------------------------------- Anthropic / Claude

@@ -7,6 +7,7 @@ import { silentLogger, type Clock } from '../../src/deps';
 import { startNodeServer, type NodeServer } from '../../src/entry/node';
 import type { EventView } from '../../src/ledger/events';
 import type { KeyView } from '../../src/keys/keys';
+import type { Transport } from '../../src/providers/transport';
 import { startSim, type SimOptions, type SimServer } from '../../src/sim/server';
 
 export const ADMIN_KEY = 'sk-sluice-admin-test';
@@ -25,13 +26,26 @@ export interface Harness {
   eventsWhen(count: number, timeoutMs?: number): Promise<EventView[]>;
   admin(path: string, init?: RequestInit): Promise<Response>;
   openai(key: string, options?: { maxRetries?: number }): OpenAI;
+  /**
+   * Stops the gateway (as a deploy or crash would, after in-flight work) and starts a new one on
+   * the same database file and sim; `url`, `gateway` and the clients follow the new one.
+   */
+  restartGateway(options?: { transport?: Transport }): Promise<void>;
+  /** Another gateway on the same database and sim: a second instance of a multi-instance deployment. */
+  startPeer(): Promise<NodeServer>;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** The config file's contents (what SLUICE_CONFIG would hold), parsed with the environment. */
+  configFile?: unknown;
   sim?: SimOptions;
   clock?: Clock;
+  /** Jitter source for webhook retries. */
+  random?: () => number;
+  /** Name resolution for the webhook SSRF guard (default: the system resolver). */
+  resolveHost?: (hostname: string) => Promise<string[]>;
 }
 
 /** A real gateway on loopback, with a real libSQL file, in front of the simulated upstream. */
@@ -54,12 +68,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     AWS_REGION: 'us-east-1',
     SLUICE_LEDGER_FLUSH_MS: '20',
     ...options.env,
-  });
-  const gateway = await startNodeServer({ config, jobs: false, logger: silentLogger, ...(options.clock ? { clock: options.clock } : {}) });
-  const url = gateway.url;
+  }, options.configFile);
+  const start = (transport?: Transport): Promise<NodeServer> =>
+    startNodeServer({
+      config,
+      jobs: false,
+      logger: silentLogger,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+      ...(transport ? { transport } : {}),
+    });
+  let gateway = await start();
+  const peers: NodeServer[] = [];
 
   const admin = (path: string, init: RequestInit = {}): Promise<Response> =>
-    fetch(`${url}${path}`, {
+    fetch(`${gateway.url}${path}`, {
       ...init,
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
     });
@@ -79,8 +103,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   return {
     sim,
-    gateway,
-    url,
+    get gateway() {
+      return gateway;
+    },
+    get url() {
+      return gateway.url;
+    },
     dbUrl,
     async createKey(input = {}) {
       const response = await admin('/admin/keys', { method: 'POST', body: JSON.stringify({ name: 'test', ...input }) });
@@ -98,9 +126,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     admin,
     openai(key, clientOptions = {}) {
-      return new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: clientOptions.maxRetries ?? 0, timeout: 20_000 });
+      return new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: clientOptions.maxRetries ?? 0, timeout: 20_000 });
+    },
+    async restartGateway(restart = {}) {
+      await gateway.close();
+      gateway = await start(restart.transport);
+    },
+    async startPeer() {
+      const peer = await start();
+      peers.push(peer);
+      return peer;
     },
     async close() {
+      for (const peer of peers) await peer.close();
       await gateway.close();
       await sim.close();
       rmSync(dir, { recursive: true, force: true });

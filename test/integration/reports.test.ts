@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SluiceEvent } from '../../src/events/publisher';
+import { folderExportSink } from '../../src/entry/node-export-sink';
 import type { LedgerEvent } from '../../src/ledger/writer';
 import { CSV_MEASURE_COLUMNS } from '../../src/reports/chargeback';
 import { FOCUS_COLUMNS, FOCUS_SLUICE_COLUMNS } from '../../src/reports/focus';
@@ -14,6 +14,7 @@ import { DAY_MS, HOUR_MS } from '../../src/reports/time';
 import { parseCsv } from '../helpers/csv';
 import { ADMIN_KEY, startHarness, type Harness } from '../helpers/harness';
 import { randomEvent, seededRandom, type EventPools } from '../helpers/ledger-events';
+import { startReceiver } from '../helpers/webhook-receiver';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const NOV = Date.UTC(2026, 10, 1);
@@ -53,7 +54,7 @@ async function errorOf(response: Response): Promise<{ status: number; message: s
 }
 
 beforeAll(async () => {
-  h = await startHarness({ clock });
+  h = await startHarness({ clock, env: { SLUICE_WEBHOOK_ALLOW_PRIVATE: '1' } });
   alpha = await h.createKey({ name: 'search-app', user: 'ana', team: 'search', project: 'ranker', tags: { env: 'prod' } });
   beta = await h.createKey({ name: 'ads, "bidder"', team: 'ads', tags: { env: 'staging' } });
   // Real requests through the gateway, with the official client.
@@ -314,21 +315,25 @@ describe('GET /v1/sluice/usage (a principal’s own view)', () => {
 });
 
 describe('monthly export', () => {
-  it('writes the month’s files once and publishes report.ready once', async () => {
+  it('writes the month’s files once and delivers one signed report.ready webhook', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-export-'));
-    const published: SluiceEvent[] = [];
-    const services = { ...h.gateway.sluice.services, events: { publish: async (event: SluiceEvent) => void published.push(event) } };
+    const receiver = await startReceiver();
     const written: string[] = [];
     const sink: ExportSink = {
       async write(name, chunks) {
         written.push(name);
-        const { folderExportSink } = await import('../../src/entry/node-export-sink');
         return folderExportSink(dir).write(name, chunks);
       },
     };
     try {
+      const endpoint = await h.admin('/admin/webhooks', { method: 'POST', body: JSON.stringify({ url: `${receiver.url}/hooks`, events: ['report.ready'] }) });
+      expect(endpoint.status, await endpoint.clone().text()).toBe(201);
+      receiver.secret = ((await endpoint.json()) as { secret: string }).secret;
+
+      // The receiver checks webhook-timestamp against the real time: run this on the real clock.
+      clock.now = () => Date.now();
       const december = Date.UTC(2026, 11, 1, 1, 30);
-      const summary = await exportMonth(services, december, sink);
+      const summary = await exportMonth(h.gateway.sluice.services, december, sink);
       expect(summary).toMatch(/^2026-11: /);
       expect(written).toEqual([
         'sluice-chargeback_2026-11-01_2026-12-01_by-team-project-key-model.csv',
@@ -337,17 +342,25 @@ describe('monthly export', () => {
       ]);
       const json = JSON.parse(readFileSync(join(dir, written[1]!), 'utf8')) as ChargebackJson;
       expect(String(json.totals.cost_nusd)).toBe((await rawSums(NOV, Date.UTC(2026, 11, 1))).cost);
-      expect(published).toHaveLength(1);
-      expect(published[0]).toMatchObject({ id: 'report.ready:2026-11', type: 'report.ready', data: { period: '2026-11', totals: { requests: json.totals.requests } } });
 
-      expect(await exportMonth(services, december + HOUR_MS, sink)).toBe('2026-11 was already exported');
-      expect(published).toHaveLength(1);
+      const [delivery] = await receiver.waitFor(1);
+      expect(delivery!.verifyError).toBeUndefined();
+      expect(delivery!.verified).toMatchObject({
+        type: 'report.ready',
+        data: { id: 'chargeback-2026-11', period: '2026-11', period_start: '2026-11-01T00:00:00.000Z', totals: { requests: json.totals.requests } },
+      });
+
+      expect(await exportMonth(h.gateway.sluice.services, december + HOUR_MS, sink)).toBe('2026-11 was already exported');
+      const events = await h.gateway.sluice.services.deps.db.all<{ n: number }>(sql`SELECT count(*) AS n FROM webhook_events WHERE type = 'report.ready'`);
+      expect(events[0]!.n).toBe(1);
       const list = (await (await h.admin('/admin/reports/exports')).json()) as { data: { period: string; status: string; files: { download_path: string }[] }[] };
       expect(list.data[0]).toMatchObject({ period: '2026-11', status: 'ready' });
       const again = await h.admin(list.data[0]!.files[0]!.download_path);
       expect(again.status).toBe(200);
       expect(await again.text()).toBe(readFileSync(join(dir, written[0]!), 'utf8'));
     } finally {
+      clock.now = () => NOW;
+      await receiver.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

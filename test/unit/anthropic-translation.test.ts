@@ -9,7 +9,7 @@ const catalog = new Catalog(SHIPPED_CATALOG);
 const haiku = catalog.find('claude-haiku-4-5')!;
 
 function target(body: unknown, stream = false): ChatTarget {
-  return { request: ChatRequest.parse(body), model: haiku, stream, tier: 'standard', timeoutMs: 1000 };
+  return { request: ChatRequest.parse(body), model: haiku, stream, tier: 'standard', timeoutMs: 1000, nowMs: 0 };
 }
 
 describe('chat completions → Anthropic Messages', () => {
@@ -144,8 +144,8 @@ describe('Anthropic → chat completions', () => {
       ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } }],
       ['message_stop', { type: 'message_stop' }],
     ] as const;
-    const text = events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join('');
-    const chunks = [...decoder.push(text.slice(0, 77)), ...decoder.push(text.slice(77)), ...decoder.end()];
+    const bytes = new TextEncoder().encode(events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join(''));
+    const chunks = [...decoder.push(bytes.subarray(0, 77)), ...decoder.push(bytes.subarray(77)), ...decoder.end()];
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? null).filter(Boolean).join('')).toBe('Hello');
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
     expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 9 });

@@ -24,7 +24,7 @@ const LONG = 'lorem ipsum dolor sit amet '.repeat(400);
 function target(modelId: string, request: ChatRequest, withCaching = true): ChatTarget {
   const model = catalog.find(modelId)!;
   const session = withCaching ? promptCacheSession(new PromptCacheReturns(null as never, 'writer_test'), clock, principal, {}, model) : undefined;
-  return { request, model, stream: false, tier: 'standard', timeoutMs: 1000, ...(session ? { promptCache: session } : {}) };
+  return { request, model, stream: false, tier: 'standard', timeoutMs: 1000, nowMs: clock.now(), ...(session ? { promptCache: session } : {}) };
 }
 
 function openaiBody(t: ChatTarget): Record<string, unknown> {

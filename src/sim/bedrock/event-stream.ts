@@ -9,26 +9,14 @@
  */
 
 import * as zlib from 'node:zlib';
+import { crc32 as tableCrc32 } from '../../providers/eventstream';
 
 export const EVENT_STREAM_CONTENT_TYPE = 'application/vnd.amazon.eventstream';
 
 const STRING_HEADER_TYPE = 7;
 
-const CRC_TABLE: Uint32Array = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function tableCrc32(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = (CRC_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
+/** The pure-JS table CRC-32 is the gateway's own (src/providers/eventstream.ts). */
+export { tableCrc32 };
 
 // node:zlib gained crc32 in Node 20.15; package.json allows 20.10, so keep a table fallback.
 const crc32: (data: Uint8Array) => number = typeof zlib.crc32 === 'function' ? (data) => zlib.crc32(data) : tableCrc32;

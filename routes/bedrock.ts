@@ -1,0 +1,108 @@
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { SluiceError } from '../src/errors';
+import { countTokens } from '../src/gateway/count-tokens';
+import { handleChat, type ChatOutcome, type PassthroughOutcome } from '../src/gateway/handle-chat';
+import { parseHints, type RequestHints } from '../src/gateway/hints';
+import { requireKey } from '../src/http/auth';
+import { readJson } from '../src/http/body';
+import { callerSignal } from '../src/http/raw';
+import { speaks } from '../src/http/protocol';
+import { pullStream } from '../src/http/stream';
+import type { AppEnv } from '../src/http/types';
+import { catalogNameForModelId } from '../src/surfaces/bedrock/model-id';
+import { ConverseRequest, CountTokensRequest, toCanonical } from '../src/surfaces/bedrock/request';
+import { ConverseEventWriter, converseFromCompletion, streamException } from '../src/surfaces/bedrock/response';
+import { deferredAccepted } from './deferred';
+
+const EVENT_STREAM = 'application/vnd.amazon.eventstream';
+
+/** AWS SDKs sign with SigV4 unless told to send a Bedrock API key; say how, rather than "invalid key". */
+const bearerOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.header('authorization')?.startsWith('AWS4-HMAC-SHA256')) {
+    throw new SluiceError(
+      'unauthorized',
+      'Sluice takes your Sluice key as a Bedrock API key (a bearer token), not AWS SigV4 credentials: new BedrockRuntimeClient({ endpoint, token: { token: "sk-sluice-..." }, authSchemePreference: ["httpBearerAuth"] }), or set AWS_BEARER_TOKEN_BEDROCK.',
+    );
+  }
+  await next();
+};
+
+function latencyMs(c: Context<AppEnv>): number {
+  return Math.round(performance.now() - c.get('startedHr'));
+}
+
+/** Converse's requestMetadata is the caller's own labels: recorded as detail tags, under the header's. */
+function hintsWithTags(c: Context<AppEnv>, tags: Record<string, string>): RequestHints {
+  const hints = parseHints((name) => c.req.header(name));
+  return { ...hints, tags: { ...tags, ...hints.tags } };
+}
+
+function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome): Response {
+  const headers = { ...outcome.headers, 'x-amzn-requestid': c.get('requestId') };
+  switch (outcome.kind) {
+    case 'deferred':
+      return deferredAccepted(outcome, c.req.url);
+    case 'native-completion':
+      return new Response(outcome.body, { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
+    case 'native-stream':
+      return new Response(pullStream(outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamException }), {
+        status: 200,
+        headers: { ...headers, 'content-type': EVENT_STREAM },
+      });
+    case 'completion': {
+      const answer = converseFromCompletion(outcome.result.completion, outcome.result.usage, latencyMs(c));
+      return new Response(JSON.stringify(answer), { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
+    }
+    case 'stream': {
+      const writer = new ConverseEventWriter(() => latencyMs(c));
+      const body = pullStream(outcome.chunks, { render: (chunk) => writer.chunk(chunk), end: () => writer.finish(outcome.usage()), error: streamException });
+      return new Response(body, { status: 200, headers: { ...headers, 'content-type': EVENT_STREAM } });
+    }
+  }
+}
+
+async function converse(c: Context<AppEnv>, stream: boolean): Promise<Response> {
+  const body = await readJson(c, ConverseRequest);
+  const model = catalogNameForModelId(c.get('services').catalog.current, c.req.param('modelId') ?? '');
+  const { request, extras, untranslatable, tags } = toCanonical(model, body, stream);
+  const outcome = await handleChat(c.get('services'), {
+    requestId: c.get('requestId'),
+    surface: 'bedrock',
+    principal: c.get('principal'),
+    request,
+    stream,
+    hints: hintsWithTags(c, tags),
+    receivedAt: c.get('services').deps.clock.now(),
+    startedHr: c.get('startedHr'),
+    signal: callerSignal(c),
+    native: { protocol: 'bedrock', body, headers: {}, untranslatable },
+    extras,
+  });
+  return respond(c, outcome);
+}
+
+/**
+ * The Bedrock runtime front door: `POST /model/{modelId}/converse`, `/converse-stream` (AWS
+ * event-stream) and `/count-tokens`, for `@aws-sdk/client-bedrock-runtime` pointed at Sluice.
+ * `modelId` is a Bedrock id, profile or ARN, a catalog id, or an `auto:<family>` router.
+ */
+export const bedrockRoutes = new Hono<AppEnv>()
+  .use('/model/*', speaks('bedrock'), bearerOnly, requireKey)
+  .post('/model/:modelId/converse', (c) => converse(c, false))
+  .post('/model/:modelId/converse-stream', (c) => converse(c, true))
+  .post('/model/:modelId/:operation{invoke|invoke-with-response-stream}', () => {
+    throw new SluiceError('not_found', 'Sluice serves the Bedrock runtime’s Converse API (converse, converse-stream, count-tokens), not InvokeModel: send a ConverseCommand or ConverseStreamCommand instead.');
+  })
+  .post('/model/:modelId/count-tokens', async (c) => {
+    const body = await readJson(c, CountTokensRequest);
+    const model = catalogNameForModelId(c.get('services').catalog.current, c.req.param('modelId'));
+    const { request, untranslatable, tags } = toCanonical(model, body.input.converse, false);
+    const counted = await countTokens(c.get('services'), {
+      principal: c.get('principal'),
+      request,
+      native: { protocol: 'bedrock', body, headers: {}, untranslatable },
+      hints: hintsWithTags(c, tags),
+      signal: callerSignal(c),
+    });
+    return c.json({ inputTokens: counted.inputTokens }, 200, { ...counted.headers, 'x-amzn-requestid': c.get('requestId') });
+  });
