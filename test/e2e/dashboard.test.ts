@@ -57,6 +57,12 @@ beforeAll(async () => {
   for (let i = 0; i < 1500; i++) h.gateway.sluice.services.ledger.add(randomEvent(random, NOV - 20 * DAY_MS + Math.floor(random() * 45 * DAY_MS), pools));
   await h.gateway.sluice.services.ledger.flush();
 
+  const budget = await h.admin('/admin/budgets', {
+    method: 'POST',
+    body: JSON.stringify({ name: 'search monthly', scope: { type: 'team', value: 'search' }, period: 'month', amount_usd: 5, action: 'alert' }),
+  });
+  expect(budget.status, await budget.clone().text()).toBe(201);
+
   profile = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
@@ -106,6 +112,11 @@ describe('/dashboard in Chromium', () => {
       report.totals.savings_nusd.tier,
       report.totals.savings_nusd.total,
     ]);
+    const budgets = (await (await h.admin('/admin/budgets')).json()) as { data: { name: string; current: { spend_nusd: number; state: string } }[] };
+    const budget = budgets.data.find((b) => b.name === 'search monthly')!;
+    const budgetRow = page.locator('#budgets-table tbody tr', { has: page.locator('th:text-is("search monthly")') });
+    expect(Number(await budgetRow.locator('data').first().getAttribute('value'))).toBe(budget.current.spend_nusd);
+    expect(await budgetRow.locator('td').last().textContent()).toContain(budget.current.state);
     const byKey = await api('from=2026-11-01&to=2026-11-26&group_by=key,team');
     for (const row of byKey.rows) {
       const cell = page.locator(`#principals-table tr[data-key="${row.group.key}"] td data`).first();
