@@ -1,17 +1,8 @@
 import type { LedgerEvent } from '../../src/ledger/writer';
 import { ledgerEvent } from './ledger';
 
-/** A small seeded PRNG (mulberry32), so randomized tests can be replayed from their seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Randomized tests replay from their seed with the scorer's deterministic PRNG. */
+export { seededRandom } from '../../scoring/evaluate';
 
 export interface EventPools {
   keys: { id: string; user: string | null; team: string | null; project: string | null; tags: Record<string, string> }[];
