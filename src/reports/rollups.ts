@@ -2,8 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import type { FlushHook } from '../ledger/writer';
-import { ROLLUP_COLUMNS, PLAIN_COLUMNS } from './measures';
-import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, ROLLUP_COLUMN_LIST, sumColumns, PLAIN_COLUMN_LIST } from './sources';
+import { PLAIN_COLUMNS, ROLLUP_COLUMNS } from './measures';
+import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, PLAIN_COLUMN_LIST, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
 import { DAY_SPAN, HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 import { ceilTo, DAY_MS, floorTo, HOUR_MS, monthStart, nextMonthStart } from './time';
 
@@ -17,7 +17,7 @@ import { ceilTo, DAY_MS, floorTo, HOUR_MS, monthStart, nextMonthStart } from './
  * written before rollups existed and to repair any day whose rollups disagree with the ledger.
  */
 
-const STATE_ID = 'hourly';
+const STATE_ID = 'rollups';
 
 const upsertSet = (columns: readonly string[]): string => columns.map((c) => `"${c}" = "${c}" + excluded."${c}"`).join(', ');
 
