@@ -431,7 +431,7 @@ const Budgets: FC<{ data: DashboardData }> = ({ data }) => (
       <p class="note">No budgets are defined (POST /admin/budgets).</p>
     ) : (
       <table id="budgets-table">
-        <caption>Budgets in their current period (spend as this instance counts it, including requests in flight)</caption>
+        <caption>Budgets in their current period (spend as this instance counts it; see /admin/budgets)</caption>
         <Head columns={[['Budget', false], ['Scope', false], ['Period', false], ['Spend', true], ['Amount', true], ['Used', true], ['State', false]]} />
         <tbody>
           {data.budgets.map((b) => {
