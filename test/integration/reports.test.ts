@@ -438,3 +438,13 @@ describe('/dashboard access', () => {
     }
   });
 });
+
+describe('GET /openapi.json', () => {
+  it('documents the report routes and the principal view', async () => {
+    const doc = (await (await fetch(`${h.url}/openapi.json`)).json()) as { paths: Record<string, { get?: { parameters?: { name: string }[] } }> };
+    for (const path of ['/admin/reports/chargeback', '/admin/reports/forecast', '/admin/reports/anomalies', '/admin/reports/exports', '/v1/sluice/usage']) {
+      expect(doc.paths).toHaveProperty([path]);
+    }
+    expect(doc.paths['/admin/reports/chargeback']?.get?.parameters?.map((p) => p.name)).toEqual(['from', 'to', 'group_by', 'format']);
+  });
+});
