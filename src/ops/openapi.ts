@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BudgetInput } from '../budgets/budgets';
 import { FamilyEntry, ModelOverride } from '../catalog/types';
 import { ChatRequest } from '../gateway/chat';
+import { GROUP_DIMENSIONS } from '../reports/dimensions';
 import { CreateKeyInput, UpdateKeyInput } from '../keys/keys';
 import { CreateWebhookInput, UpdateWebhookInput } from '../webhooks/endpoints';
 
@@ -28,6 +29,7 @@ const path = (name: string, description: string): Param => ({ name, in: 'path', 
 const query = (name: string, description: string, schema: Record<string, unknown> = string): Param => ({ name, in: 'query', description, schema });
 const page = [query('limit', 'page size', { type: 'integer', minimum: 1 }), query('cursor', 'next_cursor from the previous page')];
 const range = [query('from', 'start, inclusive', instant), query('to', 'end, exclusive', instant)];
+const groupByHelp = `comma-separated dimensions: ${GROUP_DIMENSIONS.join(', ')} or tag:<name>`;
 
 function body(schema: z.ZodType): Operation['requestBody'] {
   return { required: true, content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } } };
@@ -92,6 +94,27 @@ function buildDocument(): Record<string, unknown> {
     },
     '/admin/webhooks/{id}/test': { post: op('Send a test event', admin, { parameters: [path('id', 'endpoint id')] }) },
     '/admin/webhooks/{id}/deliveries': { get: op('The delivery log of an endpoint', admin, { parameters: [path('id', 'endpoint id')] }) },
+    '/admin/reports/chargeback': {
+      get: op(
+        'The chargeback report over [from, to): JSON, CSV (RFC 4180) or FOCUS 1.2 CSV (downloads with Content-Disposition)',
+        admin,
+        { parameters: [...range, query('group_by', groupByHelp), query('format', 'json (default), csv or focus (fixed grain: no group_by)', { type: 'string', enum: ['json', 'csv', 'focus'] })] },
+        { '200': { description: 'the report', content: { 'application/json': { schema: { type: 'object' } }, 'text/csv': { schema: string } } } },
+      ),
+    },
+    '/admin/reports/forecast': { get: op("This month's spend so far and its month-end forecast (linear trend, approximate 95% band)", admin) },
+    '/admin/reports/anomalies': {
+      get: op('Days whose spend was anomalous per principal (robust z-score); default the last 30 days by key', admin, {
+        parameters: [...range, query('by', 'key (default), user, team or project', { type: 'string', enum: ['key', 'user', 'team', 'project'] })],
+      }),
+    },
+    '/admin/reports/exports': { get: op('The monthly exports and their files, newest first', admin) },
+    '/v1/sluice/usage': {
+      get: op("The calling key's own usage over [from, to), in the chargeback report's shape (never another key's)", ['principal'], {
+        parameters: [...range, query('group_by', groupByHelp), query('format', 'json (default) or csv', { type: 'string', enum: ['json', 'csv'] })],
+        security: [{ sluiceKey: [] }],
+      }),
+    },
     '/v1/sluice/route/explain': {
       post: op('Explain the routing decision for a chat body, without calling an upstream', ['principal'], { requestBody: body(ChatRequest), security: [{ sluiceKey: [] }] }),
     },
