@@ -9,7 +9,7 @@
  *    buckets estimated without it), so the next step does not over-trust it.
  * 2. An all-threshold ordinal logistic regression on the hand-built features plus the lexical
  *    feature, by full-batch gradient descent (Adam): one shared score, one cut per boundary
- *    and group. Each prompt format gets its own weights, as shared weights plus a per-format
+ *    and group, every group weighing the same in the loss. Each prompt format gets its own weights, as shared weights plus a per-format
  *    deviation held near 0 by an L2 penalty, so formats share what they have in common (open
  *    prompts, which no labeled source represents, use the shared weights as they are). The
  *    shared weights are pulled toward hand-set priors (so features the labeled data never
@@ -130,10 +130,6 @@ export type FitOptions = {
    * benchmark's topics, so each format learns its own scale (open prompts keep the shared one, 0).
    */
   readonly lexicalFormatL2: number;
-  /** Per group, the loss weight of each boundary (k = 1, 2, ...); missing boundaries weigh 1. */
-  readonly boundaryWeights: Readonly<Record<string, readonly number[]>>;
-  /** Per group, its share of the total loss weight; groups not listed share what is left equally. */
-  readonly groupShares: Readonly<Record<string, number>>;
   readonly iterations: number;
   readonly learningRate: number;
   readonly defaultQuality: number;
@@ -147,8 +143,6 @@ export const DEFAULT_FIT_OPTIONS: Omit<FitOptions, 'version' | 'fittedOn'> = {
   priorL2: 1,
   formatL2: { multiple_choice: 1e-3, word_problem: 1, formal_math: 1e-1 },
   lexicalFormatL2: 1e-3,
-  boundaryWeights: {},
-  groupShares: {},
   iterations: 400,
   learningRate: 0.05,
   defaultQuality: 0.5,
@@ -237,21 +231,11 @@ function lexicalFeature(example: ScannedExample, values: ReadonlyMap<number, num
   return sum / example.buckets.length;
 }
 
-/** Per-example loss weights summing to 1: each group gets its share, spread evenly inside it. */
-function exampleWeights(examples: readonly TrainingExample[], groupShares: FitOptions['groupShares']): Float64Array {
+/** Per-example loss weights summing to 1: every group gets an equal share, spread evenly inside it. */
+function exampleWeights(examples: readonly TrainingExample[]): Float64Array {
   const perGroup = new Map<string, number>();
   for (const example of examples) perGroup.set(example.group, (perGroup.get(example.group) ?? 0) + 1);
-  let listedShare = 0;
-  let unlisted = 0;
-  for (const group of perGroup.keys()) {
-    const share = groupShares[group];
-    if (share === undefined) unlisted++;
-    else listedShare += share;
-  }
-  const shareOf = (group: string): number => groupShares[group] ?? Math.max(0, 1 - listedShare) / unlisted;
-  let total = 0;
-  for (const group of perGroup.keys()) total += shareOf(group);
-  return Float64Array.from(examples, (e) => shareOf(e.group) / total / perGroup.get(e.group)!);
+  return Float64Array.from(examples, (e) => 1 / (perGroup.size * perGroup.get(e.group)!));
 }
 
 /** Adam with bias correction, over one flat parameter vector. */
@@ -400,18 +384,16 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
     }
   });
 
-  const sampleWeights = exampleWeights(examples, options.groupShares);
+  const sampleWeights = exampleWeights(examples);
   const layout = cutLayout(examples);
   let cutCount = 0;
   for (const { count } of layout.values()) cutCount += count;
   const sharedOffset = cutCount;
   const deviationOffset = cutCount + width;
   const parameters = new Float64Array(deviationOffset + FORMATS.length * width);
-  const boundaryWeight = new Float64Array(cutCount).fill(1);
   for (const [group, { first, count }] of layout) {
     const ofGroup = examples.filter((e) => e.group === group);
     for (let k = 1; k <= count; k++) {
-      boundaryWeight[first + k - 1] = options.boundaryWeights[group]?.[k - 1] ?? 1;
       // Start each cut at its boundary's log-odds, so early steps go into the weights.
       const above = ofGroup.filter((e) => e.rank >= k).length / ofGroup.length;
       parameters[first + k - 1] = logit(Math.min(0.99, Math.max(0.01, above)));
@@ -426,8 +408,12 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
   const cutsOfExample = Int32Array.from(examples, (e) => layout.get(e.group)!.count);
   const formatOffset = Int32Array.from(scanned, (e) => deviationOffset + e.format * width);
   const openDeviation = deviationOffset + FORMATS.indexOf('open') * width;
-  const formatPenalty = FORMATS.map((format) => (format === 'open' ? 0 : options.formatL2[format]));
-  const lexicalPenalty = options.lexicalFormatL2;
+  // The L2 strength of every deviation parameter: its format's, or the looser lexical one.
+  const deviationPenalty = Float64Array.from({ length: FORMATS.length * width }, (_, k) => {
+    const format = FORMATS[Math.floor(k / width)]!;
+    if (format === 'open') return 0;
+    return k % width === lexicalColumn ? options.lexicalFormatL2 : options.formatL2[format];
+  });
   const gradient = new Float64Array(parameters.length);
   const optimizer = new Adam(parameters.length, options.learningRate);
   const rawLogits = new Float64Array(n);
@@ -452,7 +438,7 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
       let g = 0;
       for (let k = 1; k <= cutsOfExample[i]!; k++) {
         const cut = firstCut[i]! + k - 1;
-        const error = sampleWeights[i]! * boundaryWeight[cut]! * (sigmoid(z + parameters[cut]!) - (rank >= k ? 1 : 0));
+        const error = sampleWeights[i]! * (sigmoid(z + parameters[cut]!) - (rank >= k ? 1 : 0));
         gradient[cut]! += error;
         g += error;
       }
@@ -466,9 +452,8 @@ export function fitWeights(examples: readonly TrainingExample[], options: FitOpt
     for (let j = 0; j < width; j++) {
       gradient[sharedOffset + j]! += options.priorL2 * (parameters[sharedOffset + j]! - prior[j]!);
     }
-    for (let k = deviationOffset; k < parameters.length; k++) {
-      const column = (k - deviationOffset) % width;
-      gradient[k]! += (column === lexicalColumn ? lexicalPenalty : formatPenalty[(k - deviationOffset - column) / width]!) * parameters[k]!;
+    for (let k = 0; k < deviationPenalty.length; k++) {
+      gradient[deviationOffset + k]! += deviationPenalty[k]! * parameters[deviationOffset + k]!;
     }
     // Open prompts (chat, code, writing) have no labeled data of their own: they use the shared
     // weights, not a deviation fitted to the few benchmark rows that happen to look open.

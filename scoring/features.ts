@@ -1,6 +1,6 @@
 /**
  * Feature extraction over a whole chat request in one pass per text, with charCodeAt and no
- * regular expressions, so the cost is linear in the prompt and a few nanoseconds per character.
+ * regular expressions, so the cost is linear in the size of the prompt.
  *
  * Count features are reported as log1p(count): appending content never lowers them, and a
  * thousand digits is not a thousand times harder than one.
@@ -151,10 +151,29 @@ type ScanState = {
   lexicalTerms: number;
 };
 
+/**
+ * The code unit at `at`, or 0 outside the text. charCodeAt's NaN past either end would make
+ * V8 deoptimize the scanner and then carry every character code as a double.
+ */
+const codeAt = (text: string, at: number): number => ((at >>> 0) < text.length ? text.charCodeAt(at) : 0);
 const isWhitespaceOrEnd = (code: number): boolean =>
-  Number.isNaN(code) || code === 32 || code === 10 || code === 13 || code === 9;
+  code === 0 || code === 32 || code === 10 || code === 13 || code === 9;
 const isDigit = (code: number): boolean => code >= 48 && code <= 57;
 const isAsciiLetter = (code: number): boolean => ((code | 0x20) >= 97 && (code | 0x20) <= 122);
+const isAsciiUpper = (code: number): boolean => code >= 65 && code <= 90;
+
+/** camelCase: an uppercase ASCII letter whose previous ASCII letter in the token is lowercase. */
+function hasCamelHump(text: string, start: number, end: number): boolean {
+  let previousWasLower = false;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (!isAsciiLetter(code)) continue;
+    const upper = isAsciiUpper(code);
+    if (upper && previousWasLower) return true;
+    previousWasLower = !upper;
+  }
+  return false;
+}
 
 function isMathSymbol(code: number): boolean {
   return (
@@ -180,18 +199,18 @@ const isAccentedLatin = (code: number): boolean =>
 
 /** Classifies the first non-blank character of a line: list item, choice option or plain text. */
 function countLineStart(text: string, at: number, code: number, indent: number, counts: Float64Array): void {
-  const next = text.charCodeAt(at + 1);
+  const next = codeAt(text, at + 1);
   if (indent >= 2) counts[INDENTED_LINES]!++;
   if ((code === 45 || code === 42 || code === 43 || code === 0x2022) && next === 32) {
     counts[LIST_ITEMS]!++; // "- item", "* item", "+ item", "• item"
   } else if (code === 35 && (next === 32 || next === 35)) {
     counts[LIST_ITEMS]!++; // a markdown heading starts a section
   } else if (isDigit(code)) {
-    const after = isDigit(next) ? text.charCodeAt(at + 2) : next;
+    const after = isDigit(next) ? codeAt(text, at + 2) : next;
     if (after === 46 || after === 41) counts[LIST_ITEMS]!++; // "1." or "12)"
-  } else if (isAsciiLetter(code) && (next === 46 || next === 41) && !isAsciiLetter(text.charCodeAt(at + 2))) {
+  } else if (isAsciiLetter(code) && (next === 46 || next === 41) && !isAsciiLetter(codeAt(text, at + 2))) {
     counts[CHOICE_OPTIONS]!++; // "A." or "b)"
-  } else if (code === 40 && isAsciiLetter(next) && text.charCodeAt(at + 2) === 41) {
+  } else if (code === 40 && isAsciiLetter(next) && codeAt(text, at + 2) === 41) {
     counts[CHOICE_OPTIONS]!++; // "(A)"
   }
 }
@@ -204,21 +223,18 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
   const { counts } = state;
   const { values, mask, buckets } = sink;
   let hash = FNV_OFFSET;
-  let tokenLength = 0;
   let tokenDigits = 0;
   let tokenLetters = 0;
   let tokenUpper = 0;
-  let tokenCamel = false;
-  let tokenStartsUpper = false;
-  let previousWasLower = false;
+  /** Index of the current token's first character; -1 between tokens. */
+  let tokenStart = -1;
   let atSentenceStart = true;
   let previousToken = 0;
-  let hasPreviousToken = false;
   let previousStartsPair = false;
-  let digits = 0;
   let atLineStart = true;
   let indent = 0;
   let letters = 0;
+  let digits = 0;
   let lexicalSum = 0;
   let lexicalTerms = 0;
   let inCodeFence = false;
@@ -234,62 +250,70 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       if (code !== 10 && code !== 13) countLineStart(text, i, code, indent, counts);
       atLineStart = false;
     }
-    const folded = code | 0x20;
-    if (folded >= 97 && folded <= 122) {
-      const upper = code !== folded;
-      if (tokenLength === 0) tokenStartsUpper = upper;
-      if (upper) {
-        tokenUpper++;
-        if (previousWasLower) tokenCamel = true;
-      }
-      previousWasLower = !upper;
-      hash = fnvStep(hash, folded);
-      tokenLength++;
-      tokenLetters++;
-      letters++;
+    if (isAsciiLetter(code)) {
+      if (tokenStart < 0) tokenStart = i;
+      // The whole run of ASCII letters in a tight loop that keeps only the hash and two counters
+      // live: most characters of most prompts are spent here. Case is looked at again only
+      // when the token ends with an uppercase letter in it.
+      let run = 0;
+      let upper = 0;
+      let next = code;
+      do {
+        const folded = next | 0x20;
+        hash = fnvStep(hash, folded);
+        upper += (next ^ folded) >>> 5; // 1 when bit 5 was clear: uppercase
+        run++;
+        next = codeAt(text, i + run);
+      } while (isAsciiLetter(next));
+      tokenLetters += run;
+      tokenUpper += upper;
+      i += run - 1;
       continue;
     }
     if (code >= 48 && code <= 57) {
-      digits++;
+      if (tokenStart < 0) tokenStart = i;
       hash = fnvStep(hash, code);
-      tokenLength++;
       tokenDigits++;
       continue;
     }
-    if ((code === 39 || code === 0x2019) && tokenLength > 0) continue; // "don't" reads as "dont"
+    if ((code === 39 || code === 0x2019) && tokenStart >= 0) continue; // "don't" reads as "dont"
     if (code >= 0xc0) {
       const accented = isAccentedLatin(code);
       if (accented || isNonLatinLetter(code)) {
+        if (tokenStart < 0) tokenStart = i;
         counts[accented ? ACCENTED : NON_LATIN]!++;
         hash = fnvStep(hash, code);
-        tokenLength++;
         tokenLetters++;
-        letters++;
         continue;
       }
     }
 
-    if (tokenLength > 0) {
-      const isNumber = tokenDigits === tokenLength;
+    if (tokenStart >= 0) {
+      const isNumber = tokenLetters === 0;
       const tokenHash = isNumber ? NUMBER_HASH : mix32(hash);
       if (isNumber) {
         counts[NUMBERS]!++;
         if (inCodeFence) state.numbersInCode++;
       }
+      letters += tokenLetters;
+      digits += tokenDigits;
       if (tokenLetters >= LONG_WORD_LETTERS) counts[LONG_WORDS]!++;
-      if (tokenLetters >= 2 && tokenUpper === tokenLetters) counts[CAPS_WORDS]!++;
-      // A capitalized word inside a sentence: a name, a place, a product.
-      if (tokenStartsUpper && tokenUpper === 1 && tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
-      if (tokenCamel) counts[IDENTIFIERS]!++;
+      if (tokenUpper > 0) {
+        if (tokenLetters >= 2 && tokenUpper === tokenLetters) counts[CAPS_WORDS]!++;
+        // A capitalized word inside a sentence: a name, a place, a product.
+        const startsUpper = isAsciiUpper(text.charCodeAt(tokenStart));
+        if (startsUpper && tokenUpper === 1 && tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
+        if (hasCamelHump(text, tokenStart, i)) counts[IDENTIFIERS]!++;
+      }
       // A lone letter other than the words "a" and "I": x, n, f, k — a variable.
-      if (tokenLength === 1 && tokenLetters === 1 && (hash | 0) !== A_HASH && (hash | 0) !== I_HASH) counts[VARIABLES]!++;
+      if (tokenLetters === 1 && tokenDigits === 0 && (hash | 0) !== A_HASH && (hash | 0) !== I_HASH) counts[VARIABLES]!++;
       const wordCues = cueBits(CUE_TABLE, tokenHash);
       let cues = wordCues & ~STARTS_PAIR;
       let bucket = tokenHash & mask;
       lexicalSum += values[bucket]!;
       lexicalTerms++;
       if (buckets !== null) buckets.push(bucket);
-      if (hasPreviousToken) {
+      if (lexicalTerms > 1) {
         const pair = pairHash(previousToken, tokenHash);
         if (previousStartsPair) cues |= cueBits(CUE_TABLE, pair);
         bucket = pair & mask;
@@ -303,19 +327,16 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
         cues ^= lowest;
       }
       previousToken = tokenHash;
-      hasPreviousToken = true;
       previousStartsPair = (wordCues & STARTS_PAIR) !== 0;
       atSentenceStart = false;
       hash = FNV_OFFSET;
-      tokenLength = 0;
+      tokenStart = -1;
       tokenDigits = 0;
       tokenLetters = 0;
       tokenUpper = 0;
-      tokenCamel = false;
-      tokenStartsUpper = false;
-      previousWasLower = false;
     }
 
+    if (code === 32) continue; // the commonest separator needs none of the cases below
     if (code >= 0xc0) {
       if (isMathSymbol(code)) counts[OPERATORS]!++;
       continue;
@@ -328,16 +349,16 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
         indent = 0;
         break;
       case 46: // .
-        if (isDigit(text.charCodeAt(i - 1)) && isDigit(text.charCodeAt(i + 1))) counts[DECIMALS]!++;
-        else if (isWhitespaceOrEnd(text.charCodeAt(i + 1))) {
+        if (isDigit(codeAt(text, i - 1)) && isDigit(codeAt(text, i + 1))) counts[DECIMALS]!++;
+        else if (isWhitespaceOrEnd(codeAt(text, i + 1))) {
           counts[SENTENCES]!++;
           atSentenceStart = true;
-        } else if (isAsciiLetter(text.charCodeAt(i - 1)) && isAsciiLetter(text.charCodeAt(i + 1))) {
+        } else if (isAsciiLetter(codeAt(text, i - 1)) && isAsciiLetter(codeAt(text, i + 1))) {
           counts[IDENTIFIERS]!++; // obj.method, file.py
         }
         break;
       case 33: // !
-        if (isWhitespaceOrEnd(text.charCodeAt(i + 1))) {
+        if (isWhitespaceOrEnd(codeAt(text, i + 1))) {
           counts[SENTENCES]!++;
           atSentenceStart = true;
         }
@@ -348,11 +369,11 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
         atSentenceStart = true;
         break;
       case 47: // /
-        if (isDigit(text.charCodeAt(i - 1)) && isDigit(text.charCodeAt(i + 1))) counts[FRACTIONS]!++;
+        if (isDigit(codeAt(text, i - 1)) && isDigit(codeAt(text, i + 1))) counts[FRACTIONS]!++;
         counts[OPERATORS]!++;
         break;
       case 92: // backslash: \frac, \sum, \alpha
-        if (isAsciiLetter(text.charCodeAt(i + 1))) {
+        if (isAsciiLetter(codeAt(text, i + 1))) {
           counts[LATEX]!++;
           if (!inCodeFence) state.formalMarks++;
         }
@@ -360,7 +381,7 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       case 36: {
         // "$x" or "$\frac" opens inline math; "$2" is money.
         counts[DOLLARS]!++;
-        const next = text.charCodeAt(i + 1);
+        const next = codeAt(text, i + 1);
         const opensMath = isAsciiLetter(next) || next === 92 || next === 40 || next === 45 || next === 123;
         if (opensMath && !inCodeFence) state.formalMarks++;
         break;
@@ -369,10 +390,10 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
         counts[PERCENT_SIGNS]!++;
         break;
       case 95: // _ inside a word: snake_case
-        if (isAsciiLetter(text.charCodeAt(i - 1)) && isAsciiLetter(text.charCodeAt(i + 1))) counts[IDENTIFIERS]!++;
+        if (isAsciiLetter(codeAt(text, i - 1)) && isAsciiLetter(codeAt(text, i + 1))) counts[IDENTIFIERS]!++;
         break;
       case 96: // ```
-        if (text.charCodeAt(i + 1) === 96 && text.charCodeAt(i + 2) === 96) {
+        if (codeAt(text, i + 1) === 96 && codeAt(text, i + 2) === 96) {
           counts[CODE_FENCES]!++;
           inCodeFence = !inCodeFence;
           i += 2;

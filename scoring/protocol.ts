@@ -27,12 +27,18 @@ import { computeScore, rungFor } from './score';
 import type { ScoringRequest } from './types';
 import { compileWeights, logit, type ScoringModel, type ScoringWeights } from './weights';
 
-/** Claude-family list prices (Haiku 4.5, Sonnet 4.5, Opus 4.5), USD per million tokens. */
-export const CLAUDE_LADDER = [
+/** A three-rung price ladder (cheapest first), USD per million tokens. */
+export type PriceLadder = readonly { readonly model: string; readonly input: number; readonly output: number }[];
+
+/**
+ * Claude-family list prices (Haiku 4.5, Sonnet 4.5, Opus 4.5), USD per million tokens: the
+ * default when no catalog is at hand (tests). `sluice router eval` passes the catalog's own ladder.
+ */
+export const CLAUDE_LADDER: PriceLadder = [
   { model: 'claude-haiku-4-5', input: 1, output: 5 },
   { model: 'claude-sonnet-4-5', input: 3, output: 15 },
   { model: 'claude-opus-4-5', input: 5, output: 25 },
-] as const;
+];
 /** Prices are blended at this many input tokens per output token. */
 export const INPUT_TOKENS_PER_OUTPUT_TOKEN = 3;
 export const blendedPrice = (price: { input: number; output: number }): number =>
@@ -455,8 +461,8 @@ export type SweepRow = {
 
 export const SWEEP_QUALITIES = [0.1, 0.3, 0.5, 0.7, 0.9] as const;
 
-export function qualitySweep(examples: readonly LabeledExample[], scoreOf: ScoreLookup, model: ScoringModel): SweepRow[] {
-  const prices = CLAUDE_LADDER.map(blendedPrice);
+export function qualitySweep(examples: readonly LabeledExample[], scoreOf: ScoreLookup, model: ScoringModel, ladder: PriceLadder): SweepRow[] {
+  const prices = ladder.map(blendedPrice);
   const top = prices[prices.length - 1]!;
   return (['mmlu', 'gsm8k', 'math500', 'mtbench'] as const).flatMap((source) => {
     const rows = evaluationRows(examples, source);
@@ -518,19 +524,21 @@ export type CostResult = {
   readonly savings: readonly { pair: string; saving: number }[];
 };
 
-export const CLAUDE_PAIRS = [
-  { pair: 'Haiku 4.5 → Sonnet 4.5', weak: 0, strong: 1 },
-  { pair: 'Haiku 4.5 → Opus 4.5', weak: 0, strong: 2 },
-] as const;
+/** The saving is read for the cheapest rung against the middle one and against the top one. */
+function ladderPairs(ladder: PriceLadder): { pair: string; weak: number; strong: number }[] {
+  const top = ladder.length - 1;
+  return [1, top].filter((strong, i, all) => strong > 0 && all.indexOf(strong) === i).map((strong) => ({ pair: `${ladder[0]!.model} → ${ladder[strong]!.model}`, weak: 0, strong }));
+}
 
-export function costResults(benchmarks: readonly BenchmarkResult[]): CostResult[] {
-  const prices = CLAUDE_LADDER.map(blendedPrice);
+export function costResults(benchmarks: readonly BenchmarkResult[], ladder: PriceLadder): CostResult[] {
+  const prices = ladder.map(blendedPrice);
+  const pairs = ladderPairs(ladder);
   return benchmarks.flatMap((benchmark) =>
     benchmark.routers.map((router) => ({
       source: benchmark.source,
       router: router.router,
       share95: router.figures.share95,
-      savings: CLAUDE_PAIRS.map(({ pair, weak, strong }) => ({
+      savings: pairs.map(({ pair, weak, strong }) => ({
         pair,
         saving: 1 - relativeCost(router.figures.share95, prices[weak]! / prices[strong]!),
       })),
@@ -540,6 +548,8 @@ export function costResults(benchmarks: readonly BenchmarkResult[]): CostResult[
 
 export type EvaluationReport = {
   readonly version: string;
+  /** The prices the cost figures use. */
+  readonly ladder: PriceLadder;
   readonly rows: Readonly<Record<Source, { dev: number; test: number }>>;
   readonly thresholds: ScoringWeights['thresholds'];
   readonly defaultQuality: number;
@@ -571,6 +581,7 @@ export function evaluateProtocol(
   examples: readonly LabeledExample[],
   weights: ScoringWeights,
   options: Omit<FitOptions, 'version' | 'fittedOn'> = DEFAULT_FIT_OPTIONS,
+  ladder: PriceLadder = CLAUDE_LADDER,
 ): EvaluationReport {
   const model = compileWeights(weights);
   const scoreOf = scoreTable(examples, model);
@@ -598,15 +609,16 @@ export function evaluateProtocol(
 
   return {
     version: weights.version,
+    ladder,
     rows,
     thresholds: weights.thresholds,
     defaultQuality: weights.default_quality,
     benchmarks,
     withinSubject: withinSubjectResult(examples, scoreOf),
-    costs: costResults(benchmarks),
+    costs: costResults(benchmarks, ladder),
     agreement: agreementResults(examples, scoreOf),
     tiers: tierResults(examples, scoreOf, model, weights.default_quality),
-    sweep: qualitySweep(examples, scoreOf, model),
+    sweep: qualitySweep(examples, scoreOf, model, ladder),
     stability: calibrationStability(examples, (e) => devScores.get(e.id)!, scoreOf),
     transfer: OUTCOME_SOURCES.filter((s) => s !== 'mmlu').map((source) =>
       scorerOnly(benchmarkResult(examples, source, transferScoreOf)),

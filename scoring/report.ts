@@ -4,7 +4,6 @@
 import type { Interval } from './evaluate';
 import {
   blendedPrice,
-  CLAUDE_LADDER,
   type BenchmarkResult,
   type EvaluationReport,
   INPUT_TOKENS_PER_OUTPUT_TOKEN,
@@ -64,8 +63,13 @@ function benchmarkTable(benchmark: BenchmarkResult): string {
     withInterval(pct(f.share95), i?.share95, pct),
   ]);
   const quality = (x: number) => (benchmark.source === 'mtbench' ? x.toFixed(2) : pct(x));
+  // The two fixed policies have no curve: one point each, at 0% and at 100% strong calls.
+  rows.push(
+    ['always weak', '—', 'never', 'never', '—', 'never', 'never', `never (quality ${quality(benchmark.weakQuality)})`],
+    ['always strong', '—', '100.0%', '100.0%', '—', '100.0%', '100.0%', `100.0% (quality ${quality(benchmark.strongQuality)})`],
+  );
   return [
-    `**${SOURCE_NAMES[benchmark.source]}** (n = ${benchmark.n}; always-weak quality ${quality(benchmark.weakQuality)} at 0% strong calls, always-strong ${quality(benchmark.strongQuality)} at 100%)`,
+    `**${SOURCE_NAMES[benchmark.source]}** (n = ${benchmark.n})`,
     '',
     table(
       [
@@ -132,7 +136,7 @@ function targets(report: EvaluationReport): Target[] {
       atLeast(`${SOURCE_NAMES[source]} small kept on smallest rung`, tier(source).smallKept, SMALL_KEPT_FLOOR, pct),
     ]),
     ...(['mmlu', 'gsm8k', 'mtbench'] as const).map((source) =>
-      atLeast(`${SOURCE_NAMES[source]} saving at 95% quality, Haiku→Sonnet`, saving(source, 0), 0.3, pct),
+      atLeast(`${SOURCE_NAMES[source]} saving at 95% quality, ${report.costs[0]!.savings[0]!.pair}`, saving(source, 0), 0.3, pct),
     ),
   ];
 }
@@ -181,14 +185,14 @@ export function formatReport(report: EvaluationReport, context: ReportContext, l
     ].join('\n'),
   );
 
-  const prices = CLAUDE_LADDER.map(
+  const prices = report.ladder.map(
     (p) => `${p.model} $${p.input}/$${p.output} (blended $${blendedPrice(p).toFixed(2)})`,
   ).join(', ');
   sections.push(
     [
       '## Cost at 95% of the strong model’s quality',
       '',
-      `Relative cost f + (1 − f)·c, f = strong share for 95% quality, c = weak/strong blended price. Prices per million input/output tokens: ${prices}; blended at ${INPUT_TOKENS_PER_OUTPUT_TOKEN} input tokens per output token (every Claude 4.5 model prices output at 5× input, so c does not depend on the blend). Mixtral-8x7B/GPT-4-1106 stand in for the weak/strong pair; Haiku→Sonnet is the closest reading, Haiku→Opus the widest ladder.`,
+      `Relative cost f + (1 − f)·c, f = strong share for 95% quality, c = weak/strong blended price. Prices per million input/output tokens: ${prices}; blended at ${INPUT_TOKENS_PER_OUTPUT_TOKEN} input tokens per output token . Mixtral-8x7B/GPT-4-1106 stand in for the weak/strong pair; cheapest→middle rung is the closest reading, cheapest→top the widest ladder.`,
       '',
       table(
         ['benchmark', 'router', 'strong share', ...report.costs[0]!.savings.map((s) => `saving, ${s.pair}`)],
@@ -208,7 +212,7 @@ export function formatReport(report: EvaluationReport, context: ReportContext, l
     [
       `## Three tiers at the default quality (${report.defaultQuality})`,
       '',
-      'Rungs of a three-model ladder (Haiku < Sonnet < Opus); rows are labels, columns rungs.',
+      `Rungs of the three-model ladder (${report.ladder.map((p) => p.model).join(' < ')}); rows are labels, columns rungs.`,
       '',
       table(
         ['source', 'n', 'small → 0/1/2', 'medium → 0/1/2', 'large → 0/1/2', 'large on rung 0', 'small kept on rung 0'],
@@ -227,10 +231,10 @@ export function formatReport(report: EvaluationReport, context: ReportContext, l
 
   sections.push(
     [
-      '## Quality sweep (three-rung Claude ladder)',
+      `## Quality sweep (three-rung ladder: ${report.ladder.map((p) => p.model).join(' < ')})`,
       '',
       table(
-        ['source', 'quality', 'Haiku / Sonnet / Opus', 'cost vs all-Opus', 'large → Haiku', 'small → Opus', 'rung = label'],
+        ['source', 'quality', 'share per rung', 'cost vs all on the top rung', 'large → cheapest', 'small → top', 'rung = label'],
         report.sweep.map((r) => [
           SOURCE_NAMES[r.source]!,
           r.quality.toFixed(1),

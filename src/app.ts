@@ -10,8 +10,10 @@ import { bedrockRoutes } from '../routes/bedrock';
 import { adminWebhookRoutes } from '../routes/admin/webhooks';
 import { deferredRoutes } from '../routes/deferred';
 import { explainRoutes } from '../routes/explain';
+import { dashboardRoutes } from '../routes/dashboard';
 import { openaiRoutes } from '../routes/openai';
 import { opsRoutes } from '../routes/ops';
+import { adminReportRoutes, usageRoutes } from '../routes/reports';
 import type { Deps } from './deps';
 import { SluiceError } from './errors';
 import { createServices, type Services } from './gateway/services';
@@ -59,6 +61,7 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
   app.route('/', bedrockRoutes);
   app.route('/', explainRoutes);
   app.route('/', deferredRoutes);
+  app.route('/', usageRoutes);
   app.use('/admin/*', speaks('admin'), requireAdmin);
   app.route('/admin/keys', adminKeyRoutes);
   app.route('/admin/usage/caching', adminCachingRoutes);
@@ -67,6 +70,8 @@ export async function createApp(deps: Deps): Promise<SluiceApp> {
   app.route('/admin/budgets', adminBudgetRoutes);
   app.route('/admin/webhooks', adminWebhookRoutes);
   app.route('/admin/alerts', adminAlertRoutes);
+  app.route('/admin/reports', adminReportRoutes);
+  app.route('/dashboard', dashboardRoutes);
 
   return {
     app,

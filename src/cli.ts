@@ -13,6 +13,7 @@ const USAGE = `sluice <command>
   sim                   start the simulated upstream (OpenAI, Anthropic, Bedrock protocols)
   demo                  sim + gateway + a sample workload + a spend report
   router eval|calibrate offline evaluation / calibration of the complexity scorer
+  report                chargeback report: --from --to --group-by --format json|csv|focus --out
   jobs run <job>|list   run one scheduled job now
   batch list|show|cancel  deferred requests and provider batch jobs
 
@@ -33,6 +34,7 @@ const commands: Record<string, () => Promise<Command>> = {
   router: async () => (await import('./cli/router')).routerCommand,
   jobs: async () => (await import('./cli/jobs')).jobsCommand,
   batch: async () => (await import('./cli/batch')).batchCommand,
+  report: async () => (await import('./cli/report')).reportCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

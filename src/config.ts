@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CatalogOverrides } from './catalog/types';
 import { KeyPolicy } from './keys/policy';
+import { GroupByParam, type GroupDimension } from './reports/dimensions';
 import { EVENT_TYPES } from './webhooks/event-types';
 
 /**
@@ -114,6 +115,15 @@ const FileConfig = z
       .strict()
       .optional(),
     budgets: z.object({ reconcile_ms: positiveInt.optional() }).strict().optional(),
+    reports: z
+      .object({
+        export_dir: z.string().min(1).optional(),
+        export_group_by: z.string().optional(),
+        billing_account_id: z.string().min(1).optional(),
+        billing_account_name: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type FileConfig = z.infer<typeof FileConfig>;
@@ -171,6 +181,17 @@ export interface Config {
   budgetReconcileMs: number;
   /** Webhook endpoints declared in the config file (id → url and whsec_ secret). */
   webhookEndpoints: ReadonlyArray<ConfiguredEndpoint>;
+  reports: ReportsConfig;
+}
+
+export interface ReportsConfig {
+  /** Where the monthly export writes its files on Node (SLUICE_EXPORT_DIR). */
+  exportDir: string;
+  /** The monthly chargeback files' grouping (file: reports.export_group_by). */
+  exportGroupBy: GroupDimension[];
+  /** FOCUS BillingAccountId / BillingAccountName: how finance names this Sluice deployment. */
+  billingAccountId: string;
+  billingAccountName: string;
 }
 
 export interface ConfiguredEndpoint {
@@ -229,6 +250,17 @@ export class ConfigError extends Error {
 
 function formatZodIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
+function parseReportsConfig(env: Env, file: FileConfig['reports']): ReportsConfig {
+  const groupBy = GroupByParam.safeParse(file?.export_group_by ?? 'team,project,key,model');
+  if (!groupBy.success) throw new ConfigError(`reports.export_group_by: ${formatZodIssues(groupBy.error)}`);
+  return {
+    exportDir: nonEmpty(env.SLUICE_EXPORT_DIR) ?? file?.export_dir ?? './data/exports',
+    exportGroupBy: groupBy.data,
+    billingAccountId: file?.billing_account_id ?? 'sluice',
+    billingAccountName: file?.billing_account_name ?? 'Sluice gateway',
+  };
 }
 
 /** Builds the configuration from environment variables and an optional parsed config file. */
@@ -315,5 +347,6 @@ export function parseConfig(env: Env, file?: unknown): Config {
     webhookTimeoutMs: intFromEnv(env, 'SLUICE_WEBHOOK_TIMEOUT_MS') ?? f.webhooks?.timeout_ms ?? 15_000,
     budgetReconcileMs: intFromEnv(env, 'SLUICE_BUDGET_RECONCILE_MS') ?? f.budgets?.reconcile_ms ?? 5_000,
     webhookEndpoints: f.webhooks?.endpoints ?? [],
+    reports: parseReportsConfig(env, f.reports),
   };
 }

@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Db } from './db/client';
 import type { Transport } from './providers/transport';
+import type { ExportSink } from './reports/monthly-export';
 
 /** Epoch milliseconds, UTC. Injected so tests and jobs control time. */
 export interface Clock {
@@ -36,6 +37,8 @@ export interface Deps {
    * internal names are refused and Cloudflare's egress does not reach private networks.
    */
   resolveHost?: (hostname: string) => Promise<string[]>;
+  /** Where the monthly export writes files (Node: SLUICE_EXPORT_DIR); absent on Workers. */
+  exportSink?: ExportSink;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };

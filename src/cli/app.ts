@@ -4,6 +4,7 @@ import { openDatabase } from '../db/client';
 import { applyMigrations } from '../db/migrate';
 import { createJsonLogger, systemClock } from '../deps';
 import { resolveHost } from '../entry/node-dns';
+import { folderExportSink } from '../entry/node-export-sink';
 import { createNodeTransport } from '../entry/node-transport';
 import { loadConfig } from '../entry/load-config';
 
@@ -23,6 +24,7 @@ export async function withApp<T>(use: (sluice: SluiceApp) => Promise<T>): Promis
       logger: createJsonLogger('info'),
       resolveHost,
       defer: (promise) => pending.push(promise),
+      exportSink: folderExportSink(config.reports.exportDir),
     });
     const result = await use(sluice);
     await Promise.allSettled(pending);

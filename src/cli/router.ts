@@ -7,18 +7,20 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_FIT_OPTIONS } from '../../scoring/calibrate';
 import { LABELED_FILES, type LabeledExample, parseLabeledData, SIGNALS_FILE } from '../../scoring/dataset';
 import { fnvStep, FNV_OFFSET } from '../../scoring/hash';
-import { calibrateOnDev, evaluateProtocol, requestOf } from '../../scoring/protocol';
+import { calibrateOnDev, evaluateProtocol, requestOf, type PriceLadder } from '../../scoring/protocol';
 import { formatReport, type LatencyResult } from '../../scoring/report';
 import { computeScore } from '../../scoring/score';
 import { compileWeights, parseWeights, type ScoringWeights } from '../../scoring/weights';
+import { Catalog, SHIPPED_CATALOG } from '../catalog/catalog';
 import { flag, parseArgs, UsageError } from './args';
 
-export const ROUTER_USAGE = `sluice router eval [--data DIR] [--weights FILE] [--json] [--out FILE]
+export const ROUTER_USAGE = `sluice router eval [--data DIR] [--weights FILE] [--family NAME] [--json] [--out FILE]
 sluice router calibrate [--data DIR] --out FILE
 
   DIR is the labeled data folder (mmlu.jsonl, gsm8k.jsonl, math500.jsonl, mtbench.jsonl,
   signals.jsonl); default ../shared/data/labeled. eval scores the shipped weights (or FILE)
-  on the test splits; calibrate fits new weights on the dev splits only.`;
+  on the test splits, with cost figures at the prices of the catalog family NAME (default:
+  the default family, claude); calibrate fits new weights on the dev splits only.`;
 
 const DEFAULT_DATA_DIR = '../shared/data/labeled';
 const LATENCY_RUNS = 10;
@@ -106,11 +108,20 @@ function calibrate(examples: readonly LabeledExample[], out: string): number {
   return 0;
 }
 
-type EvalRequest = { weights: ScoringWeights; asJson: boolean; out: string | undefined; command: string };
+type EvalRequest = { weights: ScoringWeights; ladder: PriceLadder; asJson: boolean; out: string | undefined; command: string };
 
-function evaluate(examples: readonly LabeledExample[], { weights, asJson, out, command }: EvalRequest): number {
+/** The cost figures use our own catalog's prices for a family ladder (cheapest first). */
+function familyLadder(name: string | undefined): PriceLadder {
+  const catalog = new Catalog(SHIPPED_CATALOG);
+  const family = name === undefined ? catalog.defaultFamily : catalog.family(name);
+  if (!family) throw new UsageError(`no family "${name}"; families: ${catalog.families.map((f) => f.name).join(', ')}`);
+  if (family.models.length !== 3) throw new UsageError(`family "${family.name}" has ${family.models.length} rungs; the three-tier evaluation needs 3`);
+  return family.models.map((m) => ({ model: m.id, input: m.prices.input, output: m.prices.output }));
+}
+
+function evaluate(examples: readonly LabeledExample[], { weights, ladder, asJson, out, command }: EvalRequest): number {
   const latency = measureLatency(examples, weights);
-  const report = evaluateProtocol(examples, weights, DEFAULT_FIT_OPTIONS);
+  const report = evaluateProtocol(examples, weights, DEFAULT_FIT_OPTIONS, ladder);
   if (asJson) {
     console.log(JSON.stringify({ ...report, latency }, null, 2));
     return 0;
@@ -144,6 +155,7 @@ export async function routerCommand(argv: string[]): Promise<number> {
           : parseWeights(JSON.parse(readFileSync(weightsFile, 'utf8')));
       return evaluate(loadLabeledData(data), {
         weights,
+        ladder: familyLadder(flag(args, 'family')),
         asJson: args.flags.has('json'),
         out: flag(args, 'out'),
         command: `sluice router ${argv.join(' ')}`,

@@ -7,3 +7,4 @@ export { budgets, budgetAlerts } from '../budgets/schema';
 export { webhookEndpoints, webhookEvents, webhookDeliveries, webhookAttempts } from '../webhooks/schema';
 export { deferredItems, batchJobs } from '../batch/schema';
 export { responseCache, promptCacheReturns } from '../cache/schema';
+export { reportDims, reportRollups, reportTagRollups, reportRollupState, reportExports } from '../reports/schema';

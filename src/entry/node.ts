@@ -11,6 +11,7 @@ import { loadConfig } from './load-config';
 import { listen, type ListenOptions } from './node-listen';
 import { startJobs } from './node-jobs';
 import { resolveHost } from './node-dns';
+import { folderExportSink } from './node-export-sink';
 import { createNodeTransport } from './node-transport';
 
 export interface NodeServerOptions {
@@ -59,6 +60,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     logger,
     resolveHost: options.resolveHost ?? resolveHost,
     ...(options.random ? { random: options.random } : {}),
+    exportSink: folderExportSink(config.reports.exportDir),
     defer(promise) {
       const tracked = promise
         .catch((error: unknown) => logger.error('background task failed', { error: (error as Error).message }))

@@ -6,6 +6,7 @@ import type { Deps } from '../deps';
 import { KeyAuthenticator } from '../keys/authenticator';
 import { LedgerWriter } from '../ledger/writer';
 import { Metrics } from '../ops/metrics';
+import { ensureRollupState, rollupFlushHook } from '../reports/rollups';
 import { ConversationMemory } from '../routing/sticky';
 import { WebhookDispatcher } from '../webhooks/dispatcher';
 import { syncConfiguredEndpoints } from '../webhooks/endpoints';
@@ -58,6 +59,9 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     },
     metrics,
   );
+  // Rollups are written in the ledger's own transactions (src/reports/rollups.ts).
+  ledger.addFlushHook(rollupFlushHook(deps.db));
+  await ensureRollupState(deps.db, deps.clock.now());
   const services: Services = {
     deps,
     catalog,

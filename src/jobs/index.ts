@@ -1,6 +1,8 @@
 import { describeRun, runBatch } from '../batch/runner';
 import { budgetsJob } from '../budgets/job';
 import { cacheCleanupJob } from '../cache/jobs';
+import { monthlyExportJob } from '../reports/monthly-export';
+import { rollupJob } from '../reports/rollup-job';
 import { webhooksJob } from '../webhooks/job';
 import type { Job } from './types';
 
@@ -15,6 +17,8 @@ export const JOBS: readonly Job[] = [
   },
   budgetsJob,
   webhooksJob,
+  rollupJob,
+  monthlyExportJob,
 ];
 
 export function findJob(name: string): Job | undefined {

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import { SluiceError } from '../errors';
@@ -8,7 +8,7 @@ import { apiKeys } from './schema';
 
 export const KEY_PREFIX = 'sk-sluice-';
 
-const TagName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'tag names are 1-64 letters, digits, or _ . : -');
+export const TagName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'tag names are 1-64 letters, digits, or _ . : -');
 export const Tags = z.record(TagName, z.string().max(256));
 export type Tags = z.infer<typeof Tags>;
 
@@ -176,4 +176,20 @@ export async function findActiveKeyByHash(db: Db, hash: string): Promise<KeyRow 
     .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
     .limit(1);
   return rows[0];
+}
+
+/** A key's name and (current) tags, for reports. */
+export interface KeyLabel {
+  name: string;
+  tags: Tags;
+}
+
+/** Names and tags of keys by id, for reports (revoked keys included; unknown ids are absent). */
+export async function keyLabels(db: Db, ids: readonly string[]): Promise<Map<string, KeyLabel>> {
+  const labels = new Map<string, KeyLabel>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db.select({ id: apiKeys.id, name: apiKeys.name, tags: apiKeys.tags }).from(apiKeys).where(inArray(apiKeys.id, ids.slice(i, i + 500)));
+    for (const row of rows) labels.set(row.id, { name: row.name, tags: JSON.parse(row.tags) as Tags });
+  }
+  return labels;
 }

@@ -1,5 +1,5 @@
 import type { InStatement, InValue } from '@libsql/client';
-import { getTableColumns } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import type { Logger } from '../deps';
 import type { Metrics } from '../ops/metrics';
@@ -14,8 +14,9 @@ export interface SqlStatement {
 
 /**
  * Extra statements committed in the same transaction as a batch of events (rollups, counters).
- * A flush that failed ambiguously is retried, so a hook must not count an event twice (e.g. key
- * its contribution by event id, or recompute from usage_events).
+ * The hook sees only events that are not in the ledger yet: after a failed flush, whose commit may
+ * have gone through anyway, the retry leaves out the events that did commit (and so had their
+ * hooks' statements committed with them), so a hook that adds its events up never counts one twice.
  */
 export type FlushHook = (events: readonly LedgerEvent[]) => SqlStatement[];
 /** Called after a batch of events is committed. */
@@ -104,7 +105,9 @@ export class LedgerWriter {
    * off the request path that must not record an event without its state change, or twice.
    */
   async writeWith(events: readonly LedgerEvent[], alongside: readonly SqlStatement[]): Promise<void> {
-    const statements = [...this.statements(events), ...alongside.map(toStatement)];
+    // A repeated call may carry events already written: they (and their hooks' work) are left out.
+    const fresh = events.length > 0 ? await this.uncommitted(events) : events;
+    const statements = [...this.statements(fresh), ...alongside.map(toStatement)];
     if (statements.length === 0) return;
     await this.db.$client.batch(statements, 'write');
     if (events.length === 0) return;
@@ -190,8 +193,21 @@ export class LedgerWriter {
     return statements;
   }
 
+  /** The events of `batch` that are not in the ledger (one indexed lookup). */
+  private async uncommitted(batch: readonly LedgerEvent[]): Promise<readonly LedgerEvent[]> {
+    const ids = JSON.stringify(batch.map((e) => e.id));
+    const found = await this.db.all<{ id: string }>(sql`SELECT id FROM usage_events WHERE id IN (SELECT value FROM json_each(${ids}))`);
+    if (found.length === 0) return batch;
+    const committed = new Set(found.map((row) => row.id));
+    return batch.filter((e) => !committed.has(e.id));
+  }
+
   private async commit(batch: LedgerEvent[]): Promise<void> {
+    // Only after a failure can some of the batch be written already (the commit went through but
+    // its answer was lost); the lookup is skipped otherwise.
+    const statements = this.statements(this.failures > 0 ? await this.uncommitted(batch) : batch);
+    if (statements.length === 0) return;
     // One batch is one transaction: the events and their hooks' statements commit together.
-    await this.db.$client.batch(this.statements(batch), 'write');
+    await this.db.$client.batch(statements, 'write');
   }
 }

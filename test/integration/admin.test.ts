@@ -178,3 +178,18 @@ describe('operations', () => {
     expect(ADMIN_KEY).toMatch(/^sk-sluice-admin/);
   });
 });
+
+describe('GET /openapi.json', () => {
+  it('describes the admin API with request schemas taken from the validators', async () => {
+    const response = await fetch(`${h.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { properties?: Record<string, unknown>; required?: string[] } } } } }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const createKey = doc.paths['/admin/keys']?.post?.requestBody?.content['application/json'].schema;
+    expect(createKey?.required).toEqual(['name']);
+    expect(Object.keys(createKey?.properties ?? {})).toEqual(expect.arrayContaining(['name', 'team', 'project', 'tags', 'policy']));
+    for (const path of ['/admin/budgets', '/admin/webhooks', '/admin/usage/events', '/admin/catalog', '/v1/sluice/route/explain', '/healthz']) {
+      expect(doc.paths).toHaveProperty([path]);
+    }
+  });
+});

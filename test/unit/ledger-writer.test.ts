@@ -68,6 +68,26 @@ describe('LedgerWriter', () => {
     expect(await rows()).toBe(30);
   });
 
+  it('hands hooks only the events a committed-but-failed flush did not write', async () => {
+    const writer = new LedgerWriter(flaky(database.db, { count: 1, afterCommit: true }), silentLogger, new Metrics(), {
+      flushIntervalMs: 5,
+      maxBatch: 20,
+      defer: (p) => deferred.push(p),
+    });
+    const seen: string[] = [];
+    writer.addFlushHook((events) => {
+      seen.push(...events.map((e) => e.id));
+      return [];
+    });
+    for (let i = 0; i < 12; i++) writer.add(event(i));
+    await writer.flush();
+    for (let i = 12; i < 30; i++) writer.add(event(i));
+    await writer.close();
+    expect(await rows()).toBe(30);
+    expect(seen).toHaveLength(30);
+    expect(new Set(seen).size).toBe(30);
+  });
+
   it('runs flush hooks in the same transaction as the events', async () => {
     const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 5, maxBatch: 10, defer: (p) => deferred.push(p) });
     // A hook whose statement fails must take the events down with it: nothing half-written.
