@@ -23,6 +23,8 @@ export interface LedgerCommitWorker {
 /** Prepared statements kept per connection: full batches reuse a handful; partial batches vary in row count. */
 const STATEMENT_CACHE_SIZE = 128;
 
+const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
+
 // CommonJS, evaluated in the worker: it must not depend on the gateway's bundle or loader.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -82,7 +84,12 @@ export function startLedgerCommitWorker(path: string): LedgerCommitWorker {
     worker = undefined;
   };
   const spawn = (): Worker => {
-    const started = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, libsqlPath, busyTimeoutMs: BUSY_TIMEOUT_MS } });
+    const started = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { path, libsqlPath, busyTimeoutMs: BUSY_TIMEOUT_MS },
+      // Its heap only ever holds one batch's statements: V8's defaults would reserve tens of MB.
+      resourceLimits: WORKER_HEAP_LIMITS,
+    });
     started.unref();
     started.on('message', (reply: Reply) => {
       const pending = waiting.get(reply.id);
