@@ -7,7 +7,7 @@ import { readJson } from '../src/http/body';
 import { callerSignal } from '../src/http/raw';
 import { renderError } from '../src/http/errors';
 import { speaks } from '../src/http/protocol';
-import { pullStream } from '../src/http/stream';
+import { sendStream } from '../src/http/stream';
 import type { AppEnv } from '../src/http/types';
 import type { NativeRequest } from '../src/providers/types';
 import { sseEventText } from '../src/providers/sse';
@@ -33,29 +33,25 @@ function streamError(error: Parameters<typeof renderError>[1]): string {
   return sseEventText('error', renderError('anthropic', error).body);
 }
 
-function respond(outcome: ChatOutcome | PassthroughOutcome, messageId: string, url: string): Response {
+function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome, messageId: string): Response {
   switch (outcome.kind) {
     case 'deferred':
-      return deferredAccepted(outcome, url);
+      return deferredAccepted(outcome, c.req.url);
     case 'native-completion':
       return new Response(outcome.body, { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
     case 'native-stream':
-      return new Response(pullStream(outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamError }), {
-        status: 200,
-        headers: { ...outcome.headers, ...SSE_HEADERS },
-      });
+      return sendStream(c, { ...outcome.headers, ...SSE_HEADERS }, outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamError });
     case 'completion': {
       const message = messageFromCompletion(outcome.result.completion, outcome.result.usage, messageId);
       return new Response(JSON.stringify(message), { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
     }
     case 'stream': {
       const writer = new MessagesEventWriter(messageId);
-      const body = pullStream(outcome.chunks, {
+      return sendStream(c, { ...outcome.headers, ...SSE_HEADERS }, outcome.chunks, {
         render: (chunk) => writer.chunk(chunk),
         end: () => writer.finish(outcome.usage()),
         error: streamError,
       });
-      return new Response(body, { status: 200, headers: { ...outcome.headers, ...SSE_HEADERS } });
     }
   }
 }
@@ -83,7 +79,7 @@ export const anthropicRoutes = new Hono<AppEnv>()
       native: nativeRequest(c, body, untranslatable),
       extras,
     });
-    return respond(outcome, `msg_${c.get('requestId').slice(4)}`, c.req.url);
+    return respond(c, outcome, `msg_${c.get('requestId').slice(4)}`);
   })
   .post('/v1/messages/count_tokens', speaks('anthropic'), requireKey, async (c) => {
     const body = await readJson(c, CountTokensRequest);

@@ -7,7 +7,7 @@ import { requireKey } from '../src/http/auth';
 import { readJson } from '../src/http/body';
 import { callerSignal } from '../src/http/raw';
 import { speaks } from '../src/http/protocol';
-import { pullStream } from '../src/http/stream';
+import { sendStream } from '../src/http/stream';
 import type { AppEnv } from '../src/http/types';
 import { catalogNameForModelId } from '../src/surfaces/bedrock/model-id';
 import { ConverseRequest, CountTokensRequest, toCanonical } from '../src/surfaces/bedrock/request';
@@ -45,18 +45,18 @@ function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome):
     case 'native-completion':
       return new Response(outcome.body, { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
     case 'native-stream':
-      return new Response(pullStream(outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamException }), {
-        status: 200,
-        headers: { ...headers, 'content-type': EVENT_STREAM },
-      });
+      return sendStream(c, { ...headers, 'content-type': EVENT_STREAM }, outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamException });
     case 'completion': {
       const answer = converseFromCompletion(outcome.result.completion, outcome.result.usage, latencyMs(c));
       return new Response(JSON.stringify(answer), { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
     }
     case 'stream': {
       const writer = new ConverseEventWriter(() => latencyMs(c));
-      const body = pullStream(outcome.chunks, { render: (chunk) => writer.chunk(chunk), end: () => writer.finish(outcome.usage()), error: streamException });
-      return new Response(body, { status: 200, headers: { ...headers, 'content-type': EVENT_STREAM } });
+      return sendStream(c, { ...headers, 'content-type': EVENT_STREAM }, outcome.chunks, {
+        render: (chunk) => writer.chunk(chunk),
+        end: () => writer.finish(outcome.usage()),
+        error: streamException,
+      });
     }
   }
 }

@@ -319,7 +319,9 @@ export function parseConfig(env: Env, file?: unknown): Config {
     streamIdleTimeoutMs:
       intFromEnv(env, 'SLUICE_STREAM_IDLE_TIMEOUT_MS') ?? f.limits?.stream_idle_timeout_ms ?? 300_000,
     ledgerFlushIntervalMs: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MS') ?? f.ledger?.flush_interval_ms ?? 1000,
-    ledgerFlushMaxEvents: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MAX') ?? f.ledger?.flush_max_events ?? 500,
+    // Small batches: a local file commits on the event loop (about 3 ms per 100 events), so a
+    // large batch would hold up every request in flight while it is written.
+    ledgerFlushMaxEvents: intFromEnv(env, 'SLUICE_LEDGER_FLUSH_MAX') ?? f.ledger?.flush_max_events ?? 100,
     tiers: {
       flexTimeoutMs: intFromEnv(env, 'SLUICE_FLEX_TIMEOUT_MS') ?? f.tiers?.flex_timeout_ms ?? 900_000,
       flexRetries: intFromEnv(env, 'SLUICE_FLEX_RETRIES', nonNegativeInt) ?? f.tiers?.flex_retries ?? 3,

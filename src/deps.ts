@@ -1,5 +1,6 @@
 import type { Config } from './config';
 import type { Db } from './db/client';
+import type { LedgerCommit } from './ledger/writer';
 import type { Transport } from './providers/transport';
 import type { ExportSink } from './reports/monthly-export';
 
@@ -37,6 +38,8 @@ export interface Deps {
    * internal names are refused and Cloudflare's egress does not reach private networks.
    */
   resolveHost?: (hostname: string) => Promise<string[]>;
+  /** Commits ledger batches (Node with a local file: src/entry/node-ledger-commit.ts); the database's client when absent. */
+  ledgerCommit?: LedgerCommit;
   /** Where the monthly export writes files (Node: SLUICE_EXPORT_DIR); absent on Workers. */
   exportSink?: ExportSink;
 }

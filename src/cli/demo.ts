@@ -9,7 +9,7 @@ import { silentLogger } from '../deps';
 import { startNodeServer } from '../entry/node';
 import type { EventView } from '../ledger/events';
 import { formatUsd } from '../ledger/pricing';
-import { startSim } from '../sim/server';
+import { startSim, upstreamEnvFor } from '../sim/server';
 import { flag, parseArgs } from './args';
 
 interface DemoRequest {
@@ -53,12 +53,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       PORT: '0',
       SLUICE_DB_URL: `file:${join(dir, 'demo.db')}`,
       SLUICE_ADMIN_KEY: adminKey,
-      OPENAI_BASE_URL: `${sim.url}/v1`,
-      OPENAI_API_KEY: 'sk-sim',
-      ANTHROPIC_BASE_URL: sim.url,
-      ANTHROPIC_API_KEY: 'sk-sim',
-      BEDROCK_BASE_URL: sim.url,
-      AWS_BEARER_TOKEN_BEDROCK: 'sim',
+      ...upstreamEnvFor(sim.url),
     }),
     jobs: false,
     logger: silentLogger,

@@ -11,15 +11,19 @@ export interface Database {
   close(): void;
 }
 
+/** How long a local connection waits for another's write lock (the ledger's worker thread, another process). */
+export const BUSY_TIMEOUT_MS = 5000;
+
 /**
  * Opens the libSQL database. A local file gets WAL (readers never block the ledger writer) and a
- * busy timeout, so several processes can share it; a remote URL (libsql://, https://) is used as is.
+ * busy timeout on every connection of the client's pool, so the ledger's commit worker and other
+ * processes can share it; a remote URL (libsql://, https://) is used as is.
  */
 export async function openDatabase(url: string, authToken?: string): Promise<Database> {
-  const client = createClient(authToken === undefined ? { url } : { url, authToken });
-  if (url.startsWith('file:')) {
+  const local = url.startsWith('file:');
+  const client = createClient({ url, ...(authToken === undefined ? {} : { authToken }), ...(local ? { timeout: BUSY_TIMEOUT_MS } : {}) });
+  if (local) {
     await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA busy_timeout = 5000');
     await client.execute('PRAGMA synchronous = NORMAL');
   }
   return { db: drizzle(client, { schema }), client, close: () => client.close() };

@@ -58,7 +58,7 @@ export async function listen(fetch: Fetch, options: ListenOptions): Promise<List
   let outer: net.Server;
   let h1: http.Server | undefined;
   if (options.tls) {
-    const secure = http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener);
+    const secure = http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, noDelay: true }, listener);
     trackSessions(secure);
     secure.on('secureConnection', track);
     outer = secure;
@@ -66,7 +66,9 @@ export async function listen(fetch: Fetch, options: ListenOptions): Promise<List
     h1 = http.createServer(listener);
     const h2 = http2.createServer({}, listener);
     trackSessions(h2);
-    outer = net.createServer((socket) => {
+    // No Nagle: a stream's small writes must leave at once (http.createServer does the same for
+    // the sockets it accepts itself; these are accepted here and handed over).
+    outer = net.createServer({ noDelay: true }, (socket) => {
       track(socket);
       sniff(socket, h1!, h2);
     });

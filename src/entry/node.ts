@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { createApp, type SluiceApp } from '../app';
 import type { Config } from '../config';
 import { openDatabase } from '../db/client';
@@ -12,6 +12,7 @@ import { listen, type ListenOptions } from './node-listen';
 import { startJobs } from './node-jobs';
 import { resolveHost } from './node-dns';
 import { folderExportSink } from './node-export-sink';
+import { localDatabasePath, startLedgerCommitWorker } from './node-ledger-commit';
 import { createNodeTransport } from './node-transport';
 
 export interface NodeServerOptions {
@@ -35,22 +36,19 @@ export interface NodeServer {
   close(): Promise<void>;
 }
 
-/** Creates the database file's folder for a `file:` URL, so a fresh checkout needs no setup. */
-function ensureDatabaseFolder(url: string): void {
-  if (!url.startsWith('file:')) return;
-  const path = url.startsWith('file://') ? fileURLToPath(url) : url.slice('file:'.length);
-  if (path && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-}
-
 /** Starts the gateway on Node: database (migrated), transport, app, HTTP server. */
 export async function startNodeServer(options: NodeServerOptions): Promise<NodeServer> {
   const { config } = options;
   const logger = options.logger ?? createJsonLogger();
-  ensureDatabaseFolder(config.dbUrl);
+  const databasePath = localDatabasePath(config.dbUrl);
+  // A fresh checkout needs no setup: the database file's folder is created.
+  if (databasePath !== undefined) mkdirSync(dirname(databasePath), { recursive: true });
   const database = await openDatabase(config.dbUrl, config.dbAuthToken);
   await applyMigrations(database.db);
 
   const nodeTransport = options.transport ? undefined : createNodeTransport();
+  // A URL with options (?mode=...) keeps to the one connection that honours them.
+  const ledgerWorker = databasePath === undefined || config.dbUrl.includes('?') ? undefined : startLedgerCommitWorker(databasePath);
   const pending = new Set<Promise<unknown>>();
   const deps: Deps = {
     db: database.db,
@@ -61,6 +59,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     resolveHost: options.resolveHost ?? resolveHost,
     ...(options.random ? { random: options.random } : {}),
     exportSink: folderExportSink(config.reports.exportDir),
+    ...(ledgerWorker ? { ledgerCommit: (statements) => ledgerWorker.commit(statements) } : {}),
     defer(promise) {
       const tracked = promise
         .catch((error: unknown) => logger.error('background task failed', { error: (error as Error).message }))
@@ -91,6 +90,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await sluice.shutdown();
       nodeTransport?.close();
+      await ledgerWorker?.close();
       database.close();
     })());
 

@@ -21,6 +21,8 @@ import { chooseTier, type TierDecision, type TierReason } from '../routing/tier'
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './chat';
 import { estimateTokens, promptText } from './estimate';
 import type { ChatExtras } from './extras';
+import { IdleReader } from './idle-read';
+import { completeStream, itemsOf, type ItemStream } from './item-stream';
 import type { RequestHints } from './hints';
 import type { Principal } from '../keys/keys';
 import { effectivePolicy } from '../keys/policy';
@@ -54,7 +56,7 @@ export type ChatOutcome =
   | {
       kind: 'stream';
       headers: Record<string, string>;
-      chunks: AsyncIterable<ChatCompletionChunk>;
+      chunks: ItemStream<ChatCompletionChunk>;
       /** The upstream's usage once reported (exact, unlike the OpenAI-shaped usage chunk, for cache writes). */
       usage(): Usage | undefined;
     }
@@ -64,7 +66,7 @@ export type ChatOutcome =
 /** The answer of a pass-through (caller and upstream speak the same protocol): the upstream's own. */
 export type PassthroughOutcome =
   | { kind: 'native-completion'; headers: Record<string, string>; body: string }
-  | { kind: 'native-stream'; headers: Record<string, string>; bytes: AsyncIterable<Uint8Array> };
+  | { kind: 'native-stream'; headers: Record<string, string>; bytes: ItemStream<Uint8Array> };
 
 /** An upstream failure rendered for the caller, with the ledger already written. */
 export class UpstreamError extends SluiceError {
@@ -320,17 +322,6 @@ async function completeNative(services: Services, attempt: Attempt, response: Up
   return { kind: 'native-completion', headers: completionHeaders(services, attempt, result), body };
 }
 
-/** Races one read of the upstream body against the stream idle timeout. */
-function nextWithin<T>(iterator: AsyncIterator<T>, ms: number): Promise<IteratorResult<T>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransportError('timeout', `the upstream stream was silent for ${ms} ms`)), ms);
-  });
-  return Promise.race([iterator.next(), timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}
-
 /**
  * Reads the upstream stream through the adapter's decoder. The first chunk is read before the
  * answer starts, so the headers carry the tier the upstream says it served and an immediate
@@ -342,9 +333,9 @@ async function startStream<T>(
   response: UpstreamResponse,
   decoder: StreamDecoder<T>,
   collect: ((item: T) => void) | undefined,
-): Promise<{ headers: Record<string, string>; items: AsyncIterable<T> }> {
+): Promise<{ headers: Record<string, string>; items: ItemStream<T> }> {
   const { deps } = services;
-  const upstream = response.body[Symbol.asyncIterator]();
+  const upstream = new IdleReader(response.body[Symbol.asyncIterator](), deps.config.streamIdleTimeoutMs);
   let pending: T[] = [];
   let upstreamDone = false;
   let finished = false;
@@ -353,6 +344,7 @@ async function startStream<T>(
   const finish = (status: EventStatus, httpStatus: number, errorType?: string): void => {
     if (finished) return;
     finished = true;
+    upstream.stop();
     if (!upstreamDone) response.abort();
     const usage = decoder.usage ?? estimateUsage(attempt.call.request, decoder);
     const event = record(services, attempt, {
@@ -371,7 +363,7 @@ async function startStream<T>(
   const fill = async (): Promise<boolean> => {
     while (pending.length === 0) {
       if (upstreamDone) return false;
-      const next = await nextWithin(upstream, deps.config.streamIdleTimeoutMs);
+      const next = await upstream.next();
       if (next.done) {
         upstreamDone = true;
         pending = decoder.end();
@@ -398,40 +390,36 @@ async function startStream<T>(
     throw failure;
   }
 
-  async function* items(): AsyncGenerator<T> {
-    let status: EventStatus = 'aborted';
-    let httpStatus = 499;
-    let errorType: string | undefined = 'client_closed';
+  /** The next batch of decoded items; the request is recorded when the stream ends, fails or is cancelled. */
+  const nextBatch = async (): Promise<readonly T[] | undefined> => {
+    if (finished) return undefined;
     try {
-      for (;;) {
-        if (!(await fill())) break;
-        const cut = attempt.admission.cutStream(decoder.outputChars);
-        if (cut) throw cut;
-        const batch = pending;
-        pending = [];
-        for (const item of batch) {
-          collect?.(item);
-          yield item;
-        }
+      if (!(await fill())) {
+        // A pass-through hands an in-band upstream error to the caller as it came; it is still an error.
+        const inBand = decoder.failure;
+        if (inBand) finish('error', errorForFailure(attempt.adapter.id, inBand).status, inBand.type);
+        else finish('ok', 200);
+        return undefined;
       }
-      // A pass-through hands an in-band upstream error to the caller as it came; it is still an error.
-      const inBand = decoder.failure;
-      status = inBand ? 'error' : 'ok';
-      httpStatus = inBand ? errorForFailure(attempt.adapter.id, inBand).status : 200;
-      errorType = inBand?.type;
+      const cut = attempt.admission.cutStream(decoder.outputChars);
+      if (cut) throw cut;
+      const batch = pending;
+      pending = [];
+      if (collect) for (const item of batch) collect(item);
+      return batch;
     } catch (error) {
       const failure = failureFor(error);
-      status = attempt.call.signal.aborted ? 'aborted' : failure.code === 'budget_exceeded' ? 'blocked' : 'error';
-      httpStatus = status === 'aborted' ? 499 : failure.status;
-      errorType = status === 'aborted' ? 'client_closed' : failure.code;
+      const status: EventStatus = attempt.call.signal.aborted ? 'aborted' : failure.code === 'budget_exceeded' ? 'blocked' : 'error';
+      finish(status, status === 'aborted' ? 499 : failure.status, status === 'aborted' ? 'client_closed' : failure.code);
       if (status !== 'aborted') throw failure;
-    } finally {
-      // Runs on completion, on error, and when the caller stops reading (the generator is returned).
-      finish(status, httpStatus, errorType);
+      return undefined;
     }
-  }
+  };
+  // A caller who stops reading (the writer cancels, or an item loop is left early).
+  const cancel = (): void => finish('aborted', 499, 'client_closed');
+  const items: ItemStream<T> = { nextBatch, cancel, [Symbol.asyncIterator]: () => itemsOf({ nextBatch, cancel }) };
 
-  return { headers: sluiceHeaders(attempt, decoder.servedTier), items: items() };
+  return { headers: sluiceHeaders(attempt, decoder.servedTier), items };
 }
 
 /** Counts tokens locally when the upstream never reported usage (a stream cut off early). */
@@ -469,11 +457,8 @@ function answerFromCache(services: Services, recorded: Recorded & { cache: { sta
   if (!call.stream) {
     return { kind: 'completion', headers, result: { completion: replayCompletion(answer.completion, identity), usage: ZERO_USAGE, servedTier: answer.tier } };
   }
-  async function* replay(): AsyncGenerator<ChatCompletionChunk> {
-    yield* replayChunks(answer.completion, identity);
-  }
   // The replayed chunks carry the stored usage; there is no upstream usage to report.
-  return { kind: 'stream', headers, chunks: replay(), usage: () => undefined };
+  return { kind: 'stream', headers, chunks: completeStream([...replayChunks(answer.completion, identity)]), usage: () => undefined };
 }
 
 function sluiceHeaders(attempt: Recorded, servedTier: ServiceTier): Record<string, string> {

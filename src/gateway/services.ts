@@ -40,6 +40,7 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
     flushIntervalMs: deps.config.ledgerFlushIntervalMs,
     maxBatch: deps.config.ledgerFlushMaxEvents,
     defer: deps.defer,
+    ...(deps.ledgerCommit ? { commit: deps.ledgerCommit } : {}),
   });
   metrics.gauge('sluice_ledger_buffer_depth', 'Ledger events waiting to be written.', () => ledger.depth);
   const cache = createCacheServices(deps, ledger, metrics);

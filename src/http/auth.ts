@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { SluiceError } from '../errors';
 import { sha256Hex, timingSafeEqual } from '../util/ids';
+import { requestHeader } from './raw';
 import type { AppEnv } from './types';
 
 /** The secret a caller presented: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
@@ -15,7 +16,7 @@ export function presentedKey(header: (name: string) => string | undefined): stri
 
 /** Authenticates a Sluice key and sets the principal; 401 in the route's protocol otherwise. */
 export const requireKey: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const secret = presentedKey((name) => c.req.header(name));
+  const secret = presentedKey((name) => requestHeader(c, name));
   if (!secret) {
     throw new SluiceError('unauthorized', 'No API key: send your Sluice key as "Authorization: Bearer sk-sluice-..." or "x-api-key: sk-sluice-...".');
   }
@@ -27,7 +28,7 @@ export const requireKey: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** Guards admin routes with the admin key (bearer header). */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const secret = presentedKey((name) => c.req.header(name));
+  const secret = presentedKey((name) => requestHeader(c, name));
   if (!secret) throw new SluiceError('unauthorized', 'Admin routes need the admin key: "Authorization: Bearer <SLUICE_ADMIN_KEY>".');
   if (!timingSafeEqual(await sha256Hex(secret), c.get('services').adminKeyHash)) {
     throw new SluiceError('unauthorized', 'The admin key is not valid.');

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { SluiceError } from '../errors';
 import { fromZodError } from './errors';
-import { readBodyText, tooLarge } from './raw';
+import { readBodyText, requestHeader, tooLarge } from './raw';
 import type { AppEnv } from './types';
 
 /**
@@ -12,11 +12,11 @@ import type { AppEnv } from './types';
  */
 export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
   const limit = c.get('services').deps.config.maxBodyBytes;
-  const contentType = c.req.header('content-type') ?? '';
+  const contentType = requestHeader(c, 'content-type') ?? '';
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
     throw new SluiceError('unsupported_media_type', `Send the request body as JSON with Content-Type: application/json (got ${contentType ? `"${contentType}"` : 'none'}).`);
   }
-  const declared = Number(c.req.header('content-length'));
+  const declared = Number(requestHeader(c, 'content-length'));
   if (declared > limit) throw tooLarge(limit);
   const text = await readBodyText(c, limit);
   let value: unknown;

@@ -22,10 +22,15 @@ export type FlushHook = (events: readonly LedgerEvent[]) => SqlStatement[];
 /** Called after a batch of events is committed. */
 export type CommitListener = (events: readonly LedgerEvent[]) => void;
 
+/** Runs statements as one write transaction. */
+export type LedgerCommit = (statements: InStatement[]) => Promise<unknown>;
+
 export interface LedgerWriterOptions {
   flushIntervalMs: number;
   maxBatch: number;
   defer(promise: Promise<unknown>): void;
+  /** How batches are committed (Node with a local file: a worker thread); the database's own client otherwise. */
+  commit?: LedgerCommit;
 }
 
 const ROWS_PER_INSERT = 200;
@@ -72,13 +77,16 @@ export class LedgerWriter {
   private closed = false;
   private readonly hooks: FlushHook[] = [];
   private readonly listeners: CommitListener[] = [];
+  private readonly commitStatements: LedgerCommit;
 
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly options: LedgerWriterOptions,
-  ) {}
+  ) {
+    this.commitStatements = options.commit ?? ((statements) => db.$client.batch(statements, 'write'));
+  }
 
   get depth(): number {
     return this.buffer.length;
@@ -109,7 +117,7 @@ export class LedgerWriter {
     const fresh = events.length > 0 ? await this.uncommitted(events) : events;
     const statements = [...this.statements(fresh), ...alongside.map(toStatement)];
     if (statements.length === 0) return;
-    await this.db.$client.batch(statements, 'write');
+    await this.commitStatements(statements);
     if (events.length === 0) return;
     this.metrics.ledgerEventsWritten.inc({}, events.length);
     this.notify(events);
@@ -155,7 +163,9 @@ export class LedgerWriter {
   }
 
   private async drain(): Promise<void> {
-    while (this.buffer.length > 0) {
+    for (let first = true; this.buffer.length > 0; first = false) {
+      // A local libSQL file commits synchronously: between batches, let requests through.
+      if (!first) await new Promise((resolve) => setTimeout(resolve, 0));
       const batch = this.buffer.slice(0, this.options.maxBatch);
       try {
         await this.commit(batch);
@@ -206,6 +216,6 @@ export class LedgerWriter {
     const statements = this.statements(this.failures > 0 ? await this.uncommitted(batch) : batch);
     if (statements.length === 0) return;
     // One batch is one transaction: the events and their hooks' statements commit together.
-    await this.db.$client.batch(statements, 'write');
+    await this.commitStatements(statements);
   }
 }

@@ -5,10 +5,31 @@
 
 type Labels = Record<string, string>;
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+/** Label names of the update in progress, sorted in place (updates are synchronous, so one array serves all). */
+const sortedNames: string[] = [];
+
+/**
+ * The series' identity: labels sorted by name, values escaped. This runs on every update on the
+ * request path, so it allocates nothing but the key (no Object.keys, no Array#sort work array).
+ */
 function labelKey(labels: Labels): string {
+  sortedNames.length = 0;
+  for (const name in labels) {
+    let i = sortedNames.length;
+    sortedNames.push(name);
+    while (i > 0 && sortedNames[i - 1]! > name) {
+      sortedNames[i] = sortedNames[i - 1]!;
+      i--;
+    }
+    sortedNames[i] = name;
+  }
   let key = '';
-  for (const name of Object.keys(labels).sort()) key += `${name}="${escapeLabel(labels[name] ?? '')}",`;
-  return key.slice(0, -1);
+  for (const name of sortedNames) {
+    const value = labels[name] ?? '';
+    key += `${key ? ',' : ''}${name}="${NEEDS_ESCAPE.test(value) ? escapeLabel(value) : value}"`;
+  }
+  return key;
 }
 
 function escapeLabel(value: string): string {

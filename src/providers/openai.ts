@@ -49,6 +49,33 @@ function malformed(what: string): SluiceError {
   return new SluiceError('upstream_error', `The OpenAI-compatible upstream sent ${what}; the request may have been served but could not be read.`);
 }
 
+/**
+ * The JSON text each decoded chunk arrived as: a caller who speaks OpenAI gets the upstream's own
+ * text instead of a re-serialization (as non-streamed answers pass the upstream body through).
+ */
+const upstreamJson = new WeakMap<ChatCompletionChunk, string>();
+
+/** The chunk's JSON exactly as the OpenAI-compatible upstream sent it, when it came from one. */
+export function upstreamJsonOf(chunk: ChatCompletionChunk): string | undefined {
+  return upstreamJson.get(chunk);
+}
+
+const NULL_USAGE = '"usage":null';
+
+/**
+ * The chunk's JSON without its top-level `"usage":null` member (which a caller who did not ask
+ * for usage never sees), cut out of the upstream's text; undefined when the text is not in the
+ * compact form this can cut safely (then the caller re-serializes the parsed chunk). Inside a
+ * JSON string a quote is always escaped, so an unescaped `,"usage":null` is a member; it is the
+ * top-level one when the name occurs nowhere else.
+ */
+export function withoutNullUsage(json: string): string | undefined {
+  const at = json.indexOf(NULL_USAGE);
+  if (at < 1 || json.charCodeAt(at - 1) !== 44 /* , */) return undefined;
+  if (json.indexOf('"usage"') !== at || json.indexOf('"usage"', at + 1) !== -1) return undefined;
+  return json.slice(0, at - 1) + json.slice(at + NULL_USAGE.length);
+}
+
 class OpenAIStreamDecoder implements StreamDecoder {
   usage: Usage | undefined;
   servedTier: ServiceTier = 'standard';
@@ -85,6 +112,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
         this.usage = usageFromOpenAI(chunk.usage);
       }
       if (chunk.service_tier != null) this.servedTier = tierFromOpenAI(chunk.service_tier);
+      upstreamJson.set(chunk, message.data);
       for (const choice of chunk.choices ?? []) {
         const delta = choice.delta;
         if (delta?.content) {

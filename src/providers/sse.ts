@@ -70,8 +70,8 @@ export class SseParser {
 
 const encoder = new TextEncoder();
 
-export function sseData(data: string): Uint8Array {
-  return encoder.encode(`data: ${data}\n\n`);
+export function sseDataText(data: string): string {
+  return `data: ${data}\n\n`;
 }
 
 export function sseEventText(event: string, data: string): string {

@@ -40,6 +40,18 @@ export type { FaultRule, FaultKind, FaultMatch } from './faults';
 export { FAULT_KINDS } from './faults';
 export { countTokens } from './tokenizer';
 
+/** The environment that points Sluice's upstreams at a running sim (it takes any non-empty key). */
+export function upstreamEnvFor(simUrl: string): Record<string, string> {
+  return {
+    OPENAI_BASE_URL: `${simUrl}/v1`,
+    OPENAI_API_KEY: 'sk-sim',
+    ANTHROPIC_BASE_URL: simUrl,
+    ANTHROPIC_API_KEY: 'sk-sim',
+    BEDROCK_BASE_URL: simUrl,
+    AWS_BEARER_TOKEN_BEDROCK: 'sim',
+  };
+}
+
 export interface SimServer {
   /** `http://127.0.0.1:PORT` (no trailing slash, no `/v1`). */
   url: string;

@@ -1,5 +1,10 @@
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
+/** Random bytes are drawn from the system in blocks: one getRandomValues call per id costs more than the rest of newId. */
+const POOL_BYTES = 4096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
 /**
  * A prefixed, time-sortable id (ULID layout: 10 chars of milliseconds, 16 random chars), so ids
  * sort by creation time and make stable pagination cursors. Time comes from the caller's clock.
@@ -11,9 +16,13 @@ export function newId(prefix: string, nowMs: number): string {
     time = CROCKFORD[t % 32]! + time;
     t = Math.floor(t / 32);
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  if (poolOffset + 16 > POOL_BYTES) {
+    crypto.getRandomValues(pool);
+    poolOffset = 0;
+  }
   let random = '';
-  for (const byte of bytes) random += CROCKFORD[byte & 31]!;
+  for (let i = poolOffset; i < poolOffset + 16; i++) random += CROCKFORD[pool[i]! & 31]!;
+  poolOffset += 16;
   return `${prefix}_${time}${random}`;
 }
 

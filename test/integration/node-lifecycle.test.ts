@@ -6,6 +6,7 @@ import { createClient } from '@libsql/client';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSim, type SimServer } from '../../src/sim/server';
+import { npmStartArgs } from '../helpers/start-command';
 
 /** `npm start` as a newcomer runs it: a real process, configured only by the environment. */
 interface Started {
@@ -16,7 +17,7 @@ interface Started {
 }
 
 function startGateway(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
+  const child = spawn(process.execPath, npmStartArgs(), {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,7 +101,7 @@ describe('npm start', () => {
   });
 
   it('refuses to start on a bad setting, naming it', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], { env: { PATH: process.env.PATH ?? '', PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, npmStartArgs(), { env: { PATH: process.env.PATH ?? '', PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise((resolve) => child.on('exit', resolve));

@@ -101,6 +101,45 @@ describe('POST /v1/chat/completions through an OpenAI-compatible upstream', () =
     expect(event.usage_estimated).toBe(false);
   });
 
+  it('streams OpenAI wire format: no usage member unless asked, usage null until the usage chunk when asked, then [DONE]', async () => {
+    const events = async (streamOptions: object): Promise<string[]> => {
+      const response = await fetch(`${h.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, ...streamOptions, messages: [{ role: 'user', content: 'Tell me a story.' }] }),
+      });
+      expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      const text = await response.text();
+      expect(text.endsWith('\n\n')).toBe(true);
+      return text
+        .slice(0, -2)
+        .split('\n\n')
+        .map((event) => {
+          expect(event.startsWith('data: ')).toBe(true);
+          return event.slice('data: '.length);
+        });
+    };
+
+    const plain = await events({});
+    expect(plain.at(-1)).toBe('[DONE]');
+    const plainChunks = plain.slice(0, -1).map((data) => JSON.parse(data) as Record<string, unknown>);
+    expect(plainChunks.length).toBeGreaterThan(2);
+    for (const chunk of plainChunks) {
+      expect(chunk).not.toHaveProperty('usage');
+      expect(chunk.object).toBe('chat.completion.chunk');
+      expect((chunk.choices as unknown[]).length).toBeGreaterThan(0);
+    }
+
+    const withUsage = await events({ stream_options: { include_usage: true } });
+    expect(withUsage.at(-1)).toBe('[DONE]');
+    const chunks = withUsage.slice(0, -1).map((data) => JSON.parse(data) as { usage: unknown; choices: unknown[] });
+    expect(chunks.at(-1)!.choices).toEqual([]);
+    expect(chunks.at(-1)!.usage).toMatchObject({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.usage).toBeNull();
+    // The same answer either way: only the usage members differ.
+    expect(chunks.slice(0, -1).map((chunk) => chunk.choices)).toEqual(plainChunks.map((chunk) => chunk.choices));
+  });
+
   it('passes the usage chunk to callers who asked, equal to the ledger row', async () => {
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',

@@ -34,6 +34,18 @@ describe('LedgerWriter', () => {
     expect(writer.depth).toBe(0);
   });
 
+  it('lets the event loop run between the batches of a backlog', async () => {
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 10_000, maxBatch: 10, defer: (p) => deferred.push(p) });
+    for (let i = 0; i < 35; i++) writer.add(event(i));
+    const depthsSeenByTimers: number[] = [];
+    const timer = setInterval(() => depthsSeenByTimers.push(writer.depth), 0);
+    await writer.flush();
+    clearInterval(timer);
+    expect(depthsSeenByTimers.some((depth) => depth > 0)).toBe(true);
+    await writer.close();
+    expect(await rows()).toBe(35);
+  });
+
   it('retries a failed flush without losing an event', async () => {
     const metrics = new Metrics();
     const writer = new LedgerWriter(flaky(database.db, { count: 2 }), silentLogger, metrics, { flushIntervalMs: 5, maxBatch: 50, defer: (p) => deferred.push(p) });

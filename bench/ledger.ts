@@ -1,0 +1,101 @@
+// Ledger write throughput: events appended through the gateway's own buffered LedgerWriter
+// (built by createServices, so every flush hook the gateway registers runs too; committed by the
+// worker thread the Node entry uses, or with --on-event-loop by the shared client) into a fresh
+// libSQL file, as fast as the writer commits them, for a fixed time; then the writer is closed
+// and the rows are counted: none may be lost. Prints one JSON object.
+//
+//   node --import tsx bench/ledger.ts [--seconds 10] [--max-depth 5000] [--on-event-loop]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { flag, parseArgs } from '../src/cli/args';
+import { parseConfig } from '../src/config';
+import { openDatabase } from '../src/db/client';
+import { applyMigrations } from '../src/db/migrate';
+import { silentLogger, systemClock, type Deps } from '../src/deps';
+import { createServices } from '../src/gateway/services';
+import { TransportError } from '../src/providers/transport';
+import { ledgerEvent } from '../test/helpers/ledger';
+import { startLedgerCommitWorker } from '../src/entry/node-ledger-commit';
+
+const args = parseArgs(process.argv.slice(2), ['on-event-loop']);
+const SECONDS = Number(flag(args, 'seconds') ?? 10);
+/** The producer waits while this many events are buffered: what is measured is what the writer sustains. */
+const MAX_DEPTH = Number(flag(args, 'max-depth') ?? 5000);
+const ON_EVENT_LOOP = args.flags.has('on-event-loop');
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-ledger-bench-'));
+  const url = `file:${join(dir, 'ledger.db')}`;
+  const database = await openDatabase(url);
+  const worker = ON_EVENT_LOOP ? undefined : startLedgerCommitWorker(join(dir, 'ledger.db'));
+  try {
+    await applyMigrations(database.db);
+    const config = parseConfig({ SLUICE_DB_URL: url });
+    const pending = new Set<Promise<unknown>>();
+    const deps: Deps = {
+      db: database.db,
+      clock: systemClock,
+      transport: () => Promise.reject(new TransportError('connection', 'the ledger benchmark calls no upstream')),
+      config,
+      logger: silentLogger,
+      ...(worker ? { ledgerCommit: (statements) => worker.commit(statements) } : {}),
+      defer(promise) {
+        const tracked = promise.finally(() => pending.delete(tracked));
+        pending.add(tracked);
+      },
+    };
+    const { ledger } = await createServices(deps, 'not-an-admin-key-hash');
+    let committed = 0;
+    ledger.onCommit((events) => {
+      committed += events.length;
+    });
+
+    const base = Date.now();
+    let added = 0;
+    let maxDepth = 0;
+    const started = performance.now();
+    const until = started + SECONDS * 1000;
+    while (performance.now() < until) {
+      if (ledger.depth >= MAX_DEPTH) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        continue;
+      }
+      for (let i = 0; i < 100; i++) {
+        const event = ledgerEvent(added);
+        event.time = base + added;
+        ledger.add(event);
+        added++;
+      }
+      maxDepth = Math.max(maxDepth, ledger.depth);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const committedInWindow = committed;
+    const windowS = (performance.now() - started) / 1000;
+    await ledger.close();
+    while (pending.size > 0) await Promise.allSettled([...pending]);
+    const rows = Number((await database.client.execute('SELECT count(*) AS n FROM usage_events')).rows[0]!.n);
+    console.log(
+      JSON.stringify({
+        events: added,
+        rows,
+        seconds: windowS,
+        eventsPerS: committedInWindow / windowS,
+        maxDepth,
+        flushIntervalMs: config.ledgerFlushIntervalMs,
+        maxBatch: config.ledgerFlushMaxEvents,
+        committer: worker ? 'worker thread' : 'event loop',
+      }),
+    );
+    if (rows !== added) process.exitCode = 1;
+  } finally {
+    await worker?.close();
+    database.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

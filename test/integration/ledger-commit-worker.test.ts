@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/client';
+import { applyMigrations } from '../../src/db/migrate';
+import { silentLogger } from '../../src/deps';
+import { localDatabasePath, startLedgerCommitWorker, type LedgerCommitWorker } from '../../src/entry/node-ledger-commit';
+import { LedgerWriter } from '../../src/ledger/writer';
+import { Metrics } from '../../src/ops/metrics';
+import { rollupFlushHook } from '../../src/reports/rollups';
+import { ledgerEvent } from '../helpers/ledger';
+
+describe('the ledger commit worker (Node, local file)', () => {
+  let dir: string;
+  let path: string;
+  let database: Database;
+  let worker: LedgerCommitWorker;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-ledger-worker-'));
+    path = join(dir, 'sluice.db');
+    database = await openDatabase(`file:${path}`);
+    await applyMigrations(database.db);
+    worker = startLedgerCommitWorker(path);
+  });
+  afterEach(async () => {
+    await worker.close();
+    database.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const scalar = async (sql: string): Promise<number> => Number((await database.client.execute(sql)).rows[0]![0]);
+
+  it('commits the writer’s batches and their rollups, visible to the gateway’s own connection', async () => {
+    const deferred: Promise<unknown>[] = [];
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), {
+      flushIntervalMs: 10_000,
+      maxBatch: 100,
+      defer: (promise) => deferred.push(promise),
+      commit: (statements) => worker.commit(statements),
+    });
+    writer.addFlushHook(rollupFlushHook(database.db));
+    for (let i = 0; i < 1234; i++) writer.add(ledgerEvent(i));
+    await writer.close();
+    await Promise.all(deferred);
+    expect(await scalar('SELECT count(*) FROM usage_events')).toBe(1234);
+    expect(await scalar('SELECT sum(cost_nusd) FROM usage_events')).toBe(1234 * 4500);
+    // Every event is in the hourly rollups exactly once.
+    expect(await scalar('SELECT sum(requests) FROM report_rollups WHERE span = (SELECT min(span) FROM report_rollups)')).toBe(1234);
+  });
+
+  it('rolls back a failing batch whole and reports the database’s error; the next batch commits', async () => {
+    const insert = (id: string) => ({ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: [id, '{}', 1] });
+    await expect(worker.commit([insert('first'), { sql: 'INSERT INTO no_such_table VALUES (1)', args: [] }])).rejects.toThrow(/no_such_table/);
+    expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'first'`)).toBe(0);
+    await worker.commit([insert('second')]);
+    expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'second'`)).toBe(1);
+  });
+
+  it('binds booleans as integers, as the shared client does', async () => {
+    await worker.commit([{ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: ['flag', '{}', true] }]);
+    expect((await database.client.execute(`SELECT updated_at FROM settings WHERE name = 'flag'`)).rows[0]![0]).toBe(1);
+  });
+});
+
+describe('localDatabasePath', () => {
+  it('names the file of a local URL and nothing for remote or in-memory databases', () => {
+    expect(localDatabasePath('file:./data/sluice.db')).toBe('./data/sluice.db');
+    expect(localDatabasePath(pathToFileURL('/tmp/a b/s.db').href)).toBe('/tmp/a b/s.db');
+    expect(localDatabasePath('file:/tmp/s.db?mode=ro')).toBe('/tmp/s.db');
+    expect(localDatabasePath('file::memory:')).toBeUndefined();
+    expect(localDatabasePath('libsql://db.example.turso.io')).toBeUndefined();
+  });
+});
