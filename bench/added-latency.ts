@@ -1,5 +1,5 @@
 // Median added latency of sequential non-streaming requests through Sluice vs straight to the
-// simulated upstream. The sim and the gateway run as separate processes (as in production);
+// simulated upstream. The sim and the gateway (as `npm start` runs it) are separate processes;
 // the client alternates direct and gateway requests so both see the same machine state.
 //
 //   npx tsx bench/added-latency.ts [--n 200] [--model gpt-4o-mini] [--warmup 200]
@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, flag } from '../src/cli/args';
+import { upstreamEnvFor } from '../src/sim/server';
+import { npmStartArgs } from '../test/helpers/start-command';
 
 const args = parseArgs(process.argv.slice(2));
 const N = Number(flag(args, 'n') ?? 200);
@@ -52,14 +54,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const sim = await start(['--import', 'tsx', 'src/cli.ts', 'sim', '--port', '0'], {}, /http:\/\/127\.0\.0\.1:\d+/);
   const simUrl = /http:\/\/127\.0\.0\.1:\d+/.exec(sim.output)![0];
-  const gateway = await start(['--import', 'tsx', 'src/entry/node.ts'], {
+  // The gateway as `npm start` runs it (bundled, its V8 flags).
+  const gateway = await start(npmStartArgs(), {
     PORT: '0',
     SLUICE_DB_URL: `file:${join(dir, 'bench.db')}`,
     SLUICE_ADMIN_KEY: ADMIN,
-    OPENAI_BASE_URL: `${simUrl}/v1`,
-    OPENAI_API_KEY: 'sk-sim',
-    ANTHROPIC_BASE_URL: simUrl,
-    ANTHROPIC_API_KEY: 'sk-sim',
+    ...upstreamEnvFor(simUrl),
   }, /Sluice listening on http:\/\/127\.0\.0\.1:\d+/);
   const gatewayUrl = /Sluice listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(gateway.output)![1]!;
   try {

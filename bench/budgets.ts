@@ -20,7 +20,7 @@ import { startNodeServer } from '../src/entry/node';
 import { formatUsd } from '../src/ledger/pricing';
 import { resolveRoute } from '../src/routing/resolve';
 import type { LedgerEvent } from '../src/ledger/writer';
-import { startSim } from '../src/sim/server';
+import { startSim, upstreamEnvFor } from '../src/sim/server';
 import { startReceiver } from '../test/helpers/webhook-receiver';
 
 const args = parseArgs(process.argv.slice(2));
@@ -40,8 +40,7 @@ async function main(): Promise<void> {
     PORT: '0',
     SLUICE_DB_URL: `file:${join(dir, 'bench.db')}`,
     SLUICE_ADMIN_KEY: ADMIN,
-    OPENAI_BASE_URL: `${sim.url}/v1`,
-    OPENAI_API_KEY: 'sk-sim',
+    ...upstreamEnvFor(sim.url),
     SLUICE_WEBHOOK_ALLOW_PRIVATE: '1',
   });
   const gateway = await startNodeServer({ config, jobs: false, logger: silentLogger });

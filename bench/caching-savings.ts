@@ -14,7 +14,7 @@ import { silentLogger } from '../src/deps';
 import { startNodeServer } from '../src/entry/node';
 import type { EventView } from '../src/ledger/events';
 import { formatUsd } from '../src/ledger/pricing';
-import { startSim } from '../src/sim/server';
+import { startSim, upstreamEnvFor } from '../src/sim/server';
 
 const args = parseArgs(process.argv.slice(2));
 const N = Number(flag(args, 'n') ?? 100);
@@ -58,10 +58,7 @@ async function main(): Promise<void> {
     PORT: '0',
     SLUICE_DB_URL: `file:${join(dir, 'bench.db')}`,
     SLUICE_ADMIN_KEY: ADMIN,
-    OPENAI_BASE_URL: `${sim.url}/v1`,
-    OPENAI_API_KEY: 'sk-sim',
-    ANTHROPIC_BASE_URL: sim.url,
-    ANTHROPIC_API_KEY: 'sk-sim',
+    ...upstreamEnvFor(sim.url),
   });
   const gateway = await startNodeServer({ config, jobs: false, logger: silentLogger, clock });
   const admin = (path: string, init: RequestInit = {}): Promise<Response> =>
