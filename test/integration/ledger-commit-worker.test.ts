@@ -58,6 +58,19 @@ describe('the ledger commit worker (Node, local file)', () => {
     expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'second'`)).toBe(1);
   });
 
+  it('settles the commits a stopped worker held (never leaves one waiting), and starts a new one for the next', async () => {
+    const insert = (id: string) => ({ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: [id, '{}', 1] });
+    const held = worker.commit([insert('held')]);
+    await worker.close();
+    // The worker may have committed before it stopped (the ledger's retry looks that up); if it
+    // did not answer, the commit is failed rather than left pending.
+    const [outcome] = await Promise.allSettled([held]);
+    if (outcome!.status === 'rejected') expect(String(outcome.reason)).toMatch(/closed/);
+    else expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'held'`)).toBe(1);
+    await worker.commit([insert('after')]);
+    expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'after'`)).toBe(1);
+  });
+
   it('binds booleans as integers, as the shared client does', async () => {
     await worker.commit([{ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: ['flag', '{}', true] }]);
     expect((await database.client.execute(`SELECT updated_at FROM settings WHERE name = 'flag'`)).rows[0]![0]).toBe(1);
