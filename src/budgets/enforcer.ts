@@ -51,6 +51,8 @@ export interface BudgetHooks {
   blocked(rule: BudgetRule, anchorMs: number): Promise<string[]>;
   /** Commits the ledger buffer now (a crossing waits for its commit, so the alert is not held for the flush interval). */
   flush(): Promise<void>;
+  /** Runs a read of committed spend while no ledger commit is under way (LedgerWriter.betweenCommits). */
+  betweenCommits<T>(read: () => Promise<T>): Promise<T>;
 }
 
 export interface BudgetStatus {
@@ -466,9 +468,9 @@ export class BudgetEnforcer {
   }
 
   /**
-   * Reloads the budgets and sets every counter's committed spend from the database. Commits that
-   * land while the sums are read are added on top, so a commit is never lost to the race; at worst
-   * one is briefly counted twice (stricter, and corrected by the next reconcile).
+   * Reloads the budgets and sets every counter's committed spend from the database, read between
+   * this instance's ledger commits; its commits after the read are added on top, so none is lost
+   * or counted twice.
    */
   private async reconcile(): Promise<void> {
     const now = this.deps.clock.now();
@@ -486,11 +488,16 @@ export class BudgetEnforcer {
       } else next.set(rule.id, this.newCounter(rule, now));
     }
     const counters = [...next.values()];
-    const marks = counters.map((c) => c.committedLocally);
-    const [sums, known] = await Promise.all([
-      Promise.all(counters.map((c) => spendInPeriod(this.deps.db, c.rule.scope, c))),
-      alertKeysFor(this.deps.db, counters.map((c) => ({ budgetId: c.rule.id, periodStart: c.start }))),
-    ]);
+    // No commit lands while the sums are read, so `marks` and the sums agree on which commits they
+    // include; later commits are added on top, each once.
+    let marks: number[] = [];
+    const [sums, known] = await this.hooks.betweenCommits(() => {
+      marks = counters.map((c) => c.committedLocally);
+      return Promise.all([
+        Promise.all(counters.map((c) => spendInPeriod(this.deps.db, c.rule.scope, c))),
+        alertKeysFor(this.deps.db, counters.map((c) => ({ budgetId: c.rule.id, periodStart: c.start }))),
+      ]);
+    });
     counters.forEach((c, i) => {
       c.base = sums[i]! + (c.committedLocally - marks[i]!);
       for (const key of known.get(c.rule.id) ?? []) c.known.add(key);

@@ -57,6 +57,7 @@ export async function createServices(deps: Deps, adminKeyHash: string): Promise<
       evaluate: async (rule, anchor) => (await evaluateBudget(services, rule, anchor)).keys,
       blocked: (rule, anchor) => raiseBlockedAlert(services, rule, anchor),
       flush: () => ledger.flush(),
+      betweenCommits: (read) => ledger.betweenCommits(read),
     },
     metrics,
   );

@@ -78,6 +78,10 @@ export class LedgerWriter {
   private readonly hooks: FlushHook[] = [];
   private readonly listeners: CommitListener[] = [];
   private readonly commitStatements: LedgerCommit;
+  /** A commit and its listeners, from the statements being sent until every listener has run. */
+  private committing: Promise<void> | undefined;
+  /** A read that must not overlap a commit (see `betweenCommits`). */
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -100,6 +104,27 @@ export class LedgerWriter {
     this.listeners.push(listener);
   }
 
+  /**
+   * Runs `read` while no commit is under way: it starts after the commit in flight (and its
+   * listeners) and holds back the next one until it is done. A reader that adds up committed rows
+   * and then adds what listeners report afterwards (budget counters) so never counts a commit twice:
+   * with a commit worker, a batch is in the database before its listeners hear of it.
+   */
+  async betweenCommits<T>(read: () => Promise<T>): Promise<T> {
+    while (this.committing || this.reading) await (this.committing ?? this.reading);
+    const result = read();
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.reading = done;
+    try {
+      return await result;
+    } finally {
+      if (this.reading === done) this.reading = undefined;
+    }
+  }
+
   add(event: LedgerEvent): void {
     this.buffer.push(event);
     if (this.closed) return;
@@ -117,10 +142,28 @@ export class LedgerWriter {
     const fresh = events.length > 0 ? await this.uncommitted(events) : events;
     const statements = [...this.statements(fresh), ...alongside.map(toStatement)];
     if (statements.length === 0) return;
-    await this.commitStatements(statements);
-    if (events.length === 0) return;
-    this.metrics.ledgerEventsWritten.inc({}, events.length);
-    this.notify(events);
+    await this.exclusively(async () => {
+      await this.commitStatements(statements);
+      if (events.length === 0) return;
+      this.metrics.ledgerEventsWritten.inc({}, events.length);
+      this.notify(events);
+    });
+  }
+
+  /** A commit with its listeners, never overlapping another commit's listeners or a `betweenCommits` read. */
+  private async exclusively(commit: () => Promise<void>): Promise<void> {
+    while (this.committing || this.reading) await (this.committing ?? this.reading);
+    const run = commit();
+    const done = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.committing = done;
+    try {
+      await run;
+    } finally {
+      if (this.committing === done) this.committing = undefined;
+    }
   }
 
   /** Writes everything buffered now (single-flight: concurrent callers share one flush). */
@@ -168,7 +211,13 @@ export class LedgerWriter {
       if (!first) await new Promise((resolve) => setTimeout(resolve, 0));
       const batch = this.buffer.slice(0, this.options.maxBatch);
       try {
-        await this.commit(batch);
+        await this.exclusively(async () => {
+          await this.commit(batch);
+          this.failures = 0;
+          this.buffer = this.buffer.slice(batch.length);
+          this.metrics.ledgerEventsWritten.inc({}, batch.length);
+          this.notify(batch);
+        });
       } catch (error) {
         this.failures++;
         this.metrics.ledgerFlushFailures.inc();
@@ -176,10 +225,6 @@ export class LedgerWriter {
         this.schedule(Math.min(MAX_BACKOFF_MS, this.options.flushIntervalMs * 2 ** this.failures));
         return;
       }
-      this.failures = 0;
-      this.buffer = this.buffer.slice(batch.length);
-      this.metrics.ledgerEventsWritten.inc({}, batch.length);
-      this.notify(batch);
     }
   }
 

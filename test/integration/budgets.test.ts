@@ -357,7 +357,9 @@ describe('several instances on one database', () => {
     for (let i = 0; i < 5; i++) await viaFirst.chat.completions.create(ask(`First ${i}.`)).catch(() => undefined);
     await h.events();
     const viaPeer = new OpenAI({ apiKey: key.key, baseURL: `${peer.url}/v1`, maxRetries: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A reconcile round on the peer (its timer runs one every 100 ms here; awaiting one makes the
+    // test independent of how long a round takes on a loaded machine).
+    await peer.sluice.services.budgets.refresh();
     const refusal = await viaPeer.chat.completions.create(ask('Peer.')).then(
       () => undefined,
       (error: unknown) => error as APIError,

@@ -119,4 +119,44 @@ describe('LedgerWriter', () => {
     expect(seen).toHaveLength(20);
     expect(new Set(seen).size).toBe(20);
   });
+
+  it('runs a betweenCommits read after the commit in flight and its listeners, and holds the next commit until the read is done', async () => {
+    const order: string[] = [];
+    let releaseCommit!: () => void;
+    const commitGate = new Promise<void>((resolve) => (releaseCommit = resolve));
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), {
+      flushIntervalMs: 10_000,
+      maxBatch: 1,
+      defer: (p) => deferred.push(p),
+      // A commit worker: the batch is in the database before its listeners hear of it.
+      commit: async (statements) => {
+        await database.db.$client.batch(statements, 'write');
+        order.push('committed');
+        await commitGate;
+      },
+    });
+    writer.onCommit((events) => order.push(`listeners ${events[0]!.id}`));
+    writer.add(event(1));
+    const firstFlush = writer.flush();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    let releaseRead!: () => void;
+    const readGate = new Promise<void>((resolve) => (releaseRead = resolve));
+    const read = writer.betweenCommits(async () => {
+      order.push(`read sees ${await rows()} row(s)`);
+      await readGate;
+      order.push('read done');
+    });
+    releaseCommit();
+    await firstFlush;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    writer.add(event(2));
+    const secondFlush = writer.flush();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(order).toEqual(['committed', `listeners ${event(1).id}`, 'read sees 1 row(s)']);
+    releaseRead();
+    await read;
+    await secondFlush;
+    expect(order).toEqual(['committed', `listeners ${event(1).id}`, 'read sees 1 row(s)', 'read done', 'committed', `listeners ${event(2).id}`]);
+    await writer.close();
+  });
 });
