@@ -490,13 +490,13 @@ export class BudgetEnforcer {
     const counters = [...next.values()];
     // No commit lands while the sums are read, so `marks` and the sums agree on which commits they
     // include; later commits are added on top, each once.
-    let marks: number[] = [];
-    const [sums, known] = await this.hooks.betweenCommits(() => {
-      marks = counters.map((c) => c.committedLocally);
-      return Promise.all([
+    const { marks, sums, known } = await this.hooks.betweenCommits(async () => {
+      const marks = counters.map((c) => c.committedLocally);
+      const [sums, known] = await Promise.all([
         Promise.all(counters.map((c) => spendInPeriod(this.deps.db, c.rule.scope, c))),
         alertKeysFor(this.deps.db, counters.map((c) => ({ budgetId: c.rule.id, periodStart: c.start }))),
       ]);
+      return { marks, sums, known };
     });
     counters.forEach((c, i) => {
       c.base = sums[i]! + (c.committedLocally - marks[i]!);

@@ -78,10 +78,8 @@ export class LedgerWriter {
   private readonly hooks: FlushHook[] = [];
   private readonly listeners: CommitListener[] = [];
   private readonly commitStatements: LedgerCommit;
-  /** A commit and its listeners, from the statements being sent until every listener has run. */
-  private committing: Promise<void> | undefined;
-  /** A read that must not overlap a commit (see `betweenCommits`). */
-  private reading: Promise<void> | undefined;
+  /** The commit (with its listeners) or `betweenCommits` read under way: they run one at a time. */
+  private turn: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -110,19 +108,8 @@ export class LedgerWriter {
    * and then adds what listeners report afterwards (budget counters) so never counts a commit twice:
    * with a commit worker, a batch is in the database before its listeners hear of it.
    */
-  async betweenCommits<T>(read: () => Promise<T>): Promise<T> {
-    while (this.committing || this.reading) await (this.committing ?? this.reading);
-    const result = read();
-    const done = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.reading = done;
-    try {
-      return await result;
-    } finally {
-      if (this.reading === done) this.reading = undefined;
-    }
+  betweenCommits<T>(read: () => Promise<T>): Promise<T> {
+    return this.oneAtATime(read);
   }
 
   add(event: LedgerEvent): void {
@@ -142,7 +129,7 @@ export class LedgerWriter {
     const fresh = events.length > 0 ? await this.uncommitted(events) : events;
     const statements = [...this.statements(fresh), ...alongside.map(toStatement)];
     if (statements.length === 0) return;
-    await this.exclusively(async () => {
+    await this.oneAtATime(async () => {
       await this.commitStatements(statements);
       if (events.length === 0) return;
       this.metrics.ledgerEventsWritten.inc({}, events.length);
@@ -150,19 +137,19 @@ export class LedgerWriter {
     });
   }
 
-  /** A commit with its listeners, never overlapping another commit's listeners or a `betweenCommits` read. */
-  private async exclusively(commit: () => Promise<void>): Promise<void> {
-    while (this.committing || this.reading) await (this.committing ?? this.reading);
-    const run = commit();
-    const done = run.then(
+  /** Runs `work` once no other commit or `betweenCommits` read is under way. */
+  private async oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    while (this.turn) await this.turn;
+    const result = work();
+    const turn = result.then(
       () => undefined,
       () => undefined,
     );
-    this.committing = done;
+    this.turn = turn;
     try {
-      await run;
+      return await result;
     } finally {
-      if (this.committing === done) this.committing = undefined;
+      if (this.turn === turn) this.turn = undefined;
     }
   }
 
@@ -211,7 +198,7 @@ export class LedgerWriter {
       if (!first) await new Promise((resolve) => setTimeout(resolve, 0));
       const batch = this.buffer.slice(0, this.options.maxBatch);
       try {
-        await this.exclusively(async () => {
+        await this.oneAtATime(async () => {
           await this.commit(batch);
           this.failures = 0;
           this.buffer = this.buffer.slice(batch.length);
