@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 
 const root = new URL('..', import.meta.url);
 const entry = fileURLToPath(new URL('src/entry/node.ts', root));
@@ -29,8 +29,12 @@ const { outputFiles } = await build({
   // module sits two folders below the project root, as the entry does: give them its URL.
   define: { 'import.meta.url': JSON.stringify(pathToFileURL(entry).href) },
   sourcemap: 'linked',
+  // Stack traces need the mappings only; the sources would be held in memory for nothing.
+  sourcesContent: false,
   logLevel: 'warning',
 });
+// esbuild's service (a child process and a 7 MB message buffer in this heap) is not needed again.
+await stop();
 const code = outputFiles.find((file) => file.path.endsWith('.mjs'));
 const map = outputFiles.find((file) => file.path.endsWith('.map'));
 
