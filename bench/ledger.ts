@@ -1,10 +1,11 @@
 // Ledger write throughput: events appended through the gateway's own buffered LedgerWriter
 // (built by createServices, so every flush hook the gateway registers runs too; committed by the
-// worker thread the Node entry uses, or with --on-event-loop by the shared client) into a fresh
+// native connection with kept prepared statements the Node entry uses, or with --shared-client by the
+// database's client, which prepares every statement again) into a fresh
 // libSQL file, as fast as the writer commits them, for a fixed time; then the writer is closed
 // and the rows are counted: none may be lost. Prints one JSON object.
 //
-//   node --import tsx bench/ledger.ts [--seconds 10] [--max-depth 5000] [--on-event-loop]
+//   node --import tsx bench/ledger.ts [--seconds 10] [--max-depth 5000] [--shared-client]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,19 +17,19 @@ import { silentLogger, systemClock, type Deps } from '../src/deps';
 import { createServices } from '../src/gateway/services';
 import { TransportError } from '../src/providers/transport';
 import { ledgerEvent } from '../test/helpers/ledger';
-import { startLedgerCommitWorker } from '../src/entry/node-ledger-commit';
+import { openLedgerCommitter } from '../src/entry/node-ledger-commit';
 
-const args = parseArgs(process.argv.slice(2), ['on-event-loop']);
+const args = parseArgs(process.argv.slice(2), ['shared-client']);
 const SECONDS = Number(flag(args, 'seconds') ?? 10);
 /** The producer waits while this many events are buffered: what is measured is what the writer sustains. */
 const MAX_DEPTH = Number(flag(args, 'max-depth') ?? 5000);
-const ON_EVENT_LOOP = args.flags.has('on-event-loop');
+const SHARED_CLIENT = args.flags.has('shared-client');
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-ledger-bench-'));
   const url = `file:${join(dir, 'ledger.db')}`;
   const database = await openDatabase(url);
-  const worker = ON_EVENT_LOOP ? undefined : startLedgerCommitWorker(join(dir, 'ledger.db'));
+  const committer = SHARED_CLIENT ? undefined : openLedgerCommitter(join(dir, 'ledger.db'));
   try {
     await applyMigrations(database.db);
     const config = parseConfig({ SLUICE_DB_URL: url });
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
       transport: () => Promise.reject(new TransportError('connection', 'the ledger benchmark calls no upstream')),
       config,
       logger: silentLogger,
-      ...(worker ? { ledgerCommit: (statements) => worker.commit(statements) } : {}),
+      ...(committer ? { ledgerCommit: (statements) => committer.commit(statements) } : {}),
       defer(promise) {
         const tracked = promise.finally(() => pending.delete(tracked));
         pending.add(tracked);
@@ -84,12 +85,12 @@ async function main(): Promise<void> {
         maxDepth,
         flushIntervalMs: config.ledgerFlushIntervalMs,
         maxBatch: config.ledgerFlushMaxEvents,
-        committer: worker ? 'worker thread' : 'event loop',
+        committer: committer ? 'ledger committer' : 'shared client',
       }),
     );
     if (rows !== added) process.exitCode = 1;
   } finally {
-    await worker?.close();
+    committer?.close();
     database.close();
     rmSync(dir, { recursive: true, force: true });
   }

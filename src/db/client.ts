@@ -11,12 +11,12 @@ export interface Database {
   close(): void;
 }
 
-/** How long a local connection waits for another's write lock (the ledger's worker thread, another process). */
+/** How long a local connection waits for another's write lock (the ledger's committer, another process). */
 export const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens the libSQL database. A local file gets WAL (readers never block the ledger writer) and a
- * busy timeout on every connection of the client's pool, so the ledger's commit worker and other
+ * busy timeout on every connection of the client's pool, so the ledger's committer and other
  * processes can share it; a remote URL (libsql://, https://) is used as is.
  */
 export async function openDatabase(url: string, authToken?: string): Promise<Database> {

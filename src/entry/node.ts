@@ -12,7 +12,7 @@ import { listen, type ListenOptions } from './node-listen';
 import { startJobs } from './node-jobs';
 import { resolveHost } from './node-dns';
 import { folderExportSink } from './node-export-sink';
-import { localDatabasePath, startLedgerCommitWorker } from './node-ledger-commit';
+import { localDatabasePath, openLedgerCommitter } from './node-ledger-commit';
 import { createNodeTransport } from './node-transport';
 
 export interface NodeServerOptions {
@@ -48,7 +48,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
 
   const nodeTransport = options.transport ? undefined : createNodeTransport();
   // A URL with options (?mode=...) keeps to the one connection that honours them.
-  const ledgerWorker = databasePath === undefined || config.dbUrl.includes('?') ? undefined : startLedgerCommitWorker(databasePath);
+  const ledgerCommitter = databasePath === undefined || config.dbUrl.includes('?') ? undefined : openLedgerCommitter(databasePath);
   const pending = new Set<Promise<unknown>>();
   const deps: Deps = {
     db: database.db,
@@ -59,7 +59,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     resolveHost: options.resolveHost ?? resolveHost,
     ...(options.random ? { random: options.random } : {}),
     exportSink: folderExportSink(config.reports.exportDir),
-    ...(ledgerWorker ? { ledgerCommit: (statements) => ledgerWorker.commit(statements) } : {}),
+    ...(ledgerCommitter ? { ledgerCommit: (statements) => ledgerCommitter.commit(statements) } : {}),
     defer(promise) {
       const tracked = promise
         .catch((error: unknown) => logger.error('background task failed', { error: (error as Error).message }))
@@ -90,7 +90,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await sluice.shutdown();
       nodeTransport?.close();
-      await ledgerWorker?.close();
+      ledgerCommitter?.close();
       database.close();
     })());
 

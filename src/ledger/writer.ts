@@ -29,7 +29,7 @@ export interface LedgerWriterOptions {
   flushIntervalMs: number;
   maxBatch: number;
   defer(promise: Promise<unknown>): void;
-  /** How batches are committed (Node with a local file: a worker thread); the database's own client otherwise. */
+  /** How batches are committed (Node with a local file: a connection that keeps its prepared statements); the database's own client otherwise. */
   commit?: LedgerCommit;
 }
 
@@ -106,7 +106,7 @@ export class LedgerWriter {
    * Runs `read` while no commit is under way: it starts after the commit in flight (and its
    * listeners) and holds back the next one until it is done. A reader that adds up committed rows
    * and then adds what listeners report afterwards (budget counters) so never counts a commit twice:
-   * with a commit worker, a batch is in the database before its listeners hear of it.
+   * a batch is in the database before its listeners hear of it.
    */
   betweenCommits<T>(read: () => Promise<T>): Promise<T> {
     return this.oneAtATime(read);

@@ -6,26 +6,26 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { silentLogger } from '../../src/deps';
-import { localDatabasePath, startLedgerCommitWorker, type LedgerCommitWorker } from '../../src/entry/node-ledger-commit';
+import { localDatabasePath, openLedgerCommitter, type LedgerCommitter } from '../../src/entry/node-ledger-commit';
 import { LedgerWriter } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
 import { rollupFlushHook } from '../../src/reports/rollups';
 import { ledgerEvent } from '../helpers/ledger';
 
-describe('the ledger commit worker (Node, local file)', () => {
+describe('the ledger committer (Node, local file)', () => {
   let dir: string;
   let path: string;
   let database: Database;
-  let worker: LedgerCommitWorker;
+  let committer: LedgerCommitter;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sluice-ledger-worker-'));
+    dir = mkdtempSync(join(tmpdir(), 'sluice-ledger-committer-'));
     path = join(dir, 'sluice.db');
     database = await openDatabase(`file:${path}`);
     await applyMigrations(database.db);
-    worker = startLedgerCommitWorker(path);
+    committer = openLedgerCommitter(path);
   });
   afterEach(async () => {
-    await worker.close();
+    committer.close();
     database.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -38,7 +38,7 @@ describe('the ledger commit worker (Node, local file)', () => {
       flushIntervalMs: 10_000,
       maxBatch: 100,
       defer: (promise) => deferred.push(promise),
-      commit: (statements) => worker.commit(statements),
+      commit: (statements) => committer.commit(statements),
     });
     writer.addFlushHook(rollupFlushHook(database.db));
     for (let i = 0; i < 1234; i++) writer.add(ledgerEvent(i));
@@ -52,27 +52,27 @@ describe('the ledger commit worker (Node, local file)', () => {
 
   it('rolls back a failing batch whole and reports the database’s error; the next batch commits', async () => {
     const insert = (id: string) => ({ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: [id, '{}', 1] });
-    await expect(worker.commit([insert('first'), { sql: 'INSERT INTO no_such_table VALUES (1)', args: [] }])).rejects.toThrow(/no_such_table/);
+    await expect(committer.commit([insert('first'), { sql: 'INSERT INTO no_such_table VALUES (1)', args: [] }])).rejects.toThrow(/no_such_table/);
     expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'first'`)).toBe(0);
-    await worker.commit([insert('second')]);
+    await committer.commit([insert('second')]);
     expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'second'`)).toBe(1);
   });
 
-  it('settles the commits a stopped worker held (never leaves one waiting), and starts a new one for the next', async () => {
+  it('keeps its prepared statements across batches, and opens the file again after close', async () => {
     const insert = (id: string) => ({ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: [id, '{}', 1] });
-    const held = worker.commit([insert('held')]);
-    await worker.close();
-    // The worker may have committed before it stopped (the ledger's retry looks that up); if it
-    // did not answer, the commit is failed rather than left pending.
-    const [outcome] = await Promise.allSettled([held]);
-    if (outcome!.status === 'rejected') expect(String(outcome.reason)).toMatch(/closed/);
-    else expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'held'`)).toBe(1);
-    await worker.commit([insert('after')]);
-    expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'after'`)).toBe(1);
+    for (let i = 0; i < 300; i++) await committer.commit([insert(`row-${i}`)]);
+    committer.close();
+    await committer.commit([insert('after')]);
+    expect(await scalar(`SELECT count(*) FROM settings WHERE name LIKE 'row-%' OR name = 'after'`)).toBe(301);
+  });
+
+  it('binds named arguments, as the shared client does', async () => {
+    await committer.commit([{ sql: `INSERT INTO settings (name, value, updated_at) VALUES (:name, :value, :at)`, args: { name: 'named', value: '{}', at: false } }]);
+    expect((await database.client.execute(`SELECT updated_at FROM settings WHERE name = 'named'`)).rows[0]![0]).toBe(0);
   });
 
   it('binds booleans as integers, as the shared client does', async () => {
-    await worker.commit([{ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: ['flag', '{}', true] }]);
+    await committer.commit([{ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: ['flag', '{}', true] }]);
     expect((await database.client.execute(`SELECT updated_at FROM settings WHERE name = 'flag'`)).rows[0]![0]).toBe(1);
   });
 });

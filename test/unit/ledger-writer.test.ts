@@ -128,7 +128,7 @@ describe('LedgerWriter', () => {
       flushIntervalMs: 10_000,
       maxBatch: 1,
       defer: (p) => deferred.push(p),
-      // A commit worker: the batch is in the database before its listeners hear of it.
+      // A commit that settles late: the batch is in the database before its listeners hear of it.
       commit: async (statements) => {
         await database.db.$client.batch(statements, 'write');
         order.push('committed');
