@@ -18,6 +18,7 @@ import { createServices } from '../src/gateway/services';
 import { TransportError } from '../src/providers/transport';
 import { ledgerEvent } from '../test/helpers/ledger';
 import { openLedgerCommitter } from '../src/entry/node-ledger-commit';
+import { quantile } from './lib/stats';
 
 const args = parseArgs(process.argv.slice(2), ['shared-client']);
 const SECONDS = Number(flag(args, 'seconds') ?? 10);
@@ -34,13 +35,19 @@ async function main(): Promise<void> {
     await applyMigrations(database.db);
     const config = parseConfig({ SLUICE_DB_URL: url });
     const pending = new Set<Promise<unknown>>();
+    const commitMs: number[] = [];
     const deps: Deps = {
       db: database.db,
       clock: systemClock,
       transport: () => Promise.reject(new TransportError('connection', 'the ledger benchmark calls no upstream')),
       config,
       logger: silentLogger,
-      ...(committer ? { ledgerCommit: (statements) => committer.commit(statements) } : {}),
+      // Timed: a local file commits synchronously, so this is how long a batch holds the event loop.
+      async ledgerCommit(statements) {
+        const began = performance.now();
+        await (committer ? committer.commit(statements) : database.client.batch(statements, 'write'));
+        commitMs.push(performance.now() - began);
+      },
       defer(promise) {
         const tracked = promise.finally(() => pending.delete(tracked));
         pending.add(tracked);
@@ -85,6 +92,8 @@ async function main(): Promise<void> {
         maxDepth,
         flushIntervalMs: config.ledgerFlushIntervalMs,
         maxBatch: config.ledgerFlushMaxEvents,
+        commitMsP50: Number(quantile(commitMs, 0.5).toFixed(3)),
+        commitMsP99: Number(quantile(commitMs, 0.99).toFixed(3)),
         committer: committer ? 'ledger committer' : 'shared client',
       }),
     );
