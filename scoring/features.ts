@@ -254,7 +254,7 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
 
   const length = text.length;
   for (let i = 0; i <= length; i++) {
-    const code = i < length ? text.charCodeAt(i) : 32;
+    let code = i < length ? text.charCodeAt(i) : 32;
     if (atLineStart) {
       if (code === 32 || code === 9) {
         indent += code === 9 ? 2 : 1;
@@ -280,8 +280,10 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       } while (isAsciiLetter(next));
       tokenLetters += run;
       tokenUpper += upper;
-      i += run - 1;
-      continue;
+      // The character that ended the run (0 past the end, which ends the token as the sentinel
+      // does) goes on through the cases below, not read a second time.
+      i += run;
+      code = next;
     }
     if (code >= 48 && code <= 57) {
       if (tokenStart < 0) tokenStart = i;
