@@ -534,7 +534,7 @@ export function extractFeatures(request: ScoringRequest, sink: LexicalSink): Fea
   counts[NON_LATIN] = letters === 0 ? 0 : counts[NON_LATIN]! / letters;
   counts[ACCENTED] = letters === 0 ? 0 : counts[ACCENTED]! / letters;
   for (let i = 0; i < counts.length; i++) {
-    if (IS_COUNT[i] === 1) counts[i] = Math.log1p(counts[i]!);
+    if (IS_COUNT[i] === 1 && counts[i] !== 0) counts[i] = Math.log1p(counts[i]!); // log1p(0) is 0
   }
   return { values: counts, format, lexicalSum: state.lexicalSum, lexicalTerms: state.lexicalTerms };
 }
