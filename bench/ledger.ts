@@ -1,9 +1,10 @@
 // Ledger write throughput: events appended through the gateway's own buffered LedgerWriter
-// (built by createServices, so every flush hook the gateway registers runs too; committed by the
-// native connection with kept prepared statements the Node entry uses, or with --shared-client by the
-// database's client, which prepares every statement again) into a fresh
+// (built by createServices, so every flush hook the gateway registers runs too) into a fresh
 // libSQL file, as fast as the writer commits them, for a fixed time; then the writer is closed
-// and the rows are counted: none may be lost. Prints one JSON object.
+// and the rows are counted: none may be lost. Batches are committed as the Node entry commits
+// them (openLedgerCommitter: a connection that keeps its prepared statements) or, with
+// --shared-client, by the database's own client, which prepares every statement again; each
+// commit is timed. Prints one JSON object.
 //
 //   node --import tsx bench/ledger.ts [--seconds 10] [--max-depth 5000] [--shared-client]
 import { mkdtempSync, rmSync } from 'node:fs';

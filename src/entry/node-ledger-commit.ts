@@ -10,10 +10,10 @@ import { BUSY_TIMEOUT_MS } from '../db/client';
  * @libsql/client prepares every statement it runs: a batch of 100 events (their rows and the
  * rollups written with them; the rollup statement is 40 KB of SQL) held the event loop for about
  * 8 ms, 5 of them preparing the same statements again. With the statements kept, the batch takes
- * about 1.4 ms. (A worker thread did this before: it kept even that off the event loop, but its
- * second V8 isolate and malloc arena held ~30 MB more under load, and copying each batch to it
- * committed fewer events per second; bench/RESULTS.md.) WAL lets the gateway's own connection
- * read beside it; the busy timeout covers another process writing the same file.
+ * about 2 ms (`bench/ledger.ts` prints it). A worker thread did this before: it kept even that off
+ * the event loop, but its second V8 isolate and malloc arena held ~30 MB more under load, and
+ * copying each batch to it sustained 24k events/s against 41k here. WAL lets the gateway's own
+ * connection read beside it; the busy timeout covers another process writing the same file.
  */
 export interface LedgerCommitter {
   /** Runs the statements as one write transaction (BEGIN IMMEDIATE ... COMMIT); rejects with the database's error after rolling back. */
