@@ -336,9 +336,12 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       if (tokenUpper > 0) {
         if (tokenLetters >= 2 && tokenUpper === tokenLetters) counts[CAPS_WORDS]!++;
         // A capitalized word inside a sentence: a name, a place, a product.
-        const startsUpper = isAsciiUpper(text.charCodeAt(tokenStart));
-        if (startsUpper && tokenUpper === 1 && tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
-        if (hasCamelHump(text, tokenStart, i)) counts[IDENTIFIERS]!++;
+        if (tokenUpper === 1 && isAsciiUpper(text.charCodeAt(tokenStart))) {
+          // Capitalized: its one capital comes first, so it has no camel hump to look for.
+          if (tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
+        } else if (hasCamelHump(text, tokenStart, i)) {
+          counts[IDENTIFIERS]!++;
+        }
       }
       // A lone letter other than the words "a" and "I": x, n, f, k — a variable.
       if (tokenLetters === 1 && tokenDigits === 0 && (hash | 0) !== A_HASH && (hash | 0) !== I_HASH) counts[VARIABLES]!++;
