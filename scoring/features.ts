@@ -108,6 +108,12 @@ const IS_COUNT = Uint8Array.from(FEATURES, (_, i) =>
   i === NON_LATIN || i === ACCENTED || i === STRUCTURED_OUTPUT || i === REQUESTED_OUTPUT ? 0 : 1,
 );
 
+/**
+ * log1p of the small whole numbers that most counts are, computed once by Math.log1p itself (so
+ * the values are the same bits): a table load instead of a libm call per non-zero count.
+ */
+const LOG1P_OF_COUNT = Float64Array.from({ length: 4096 }, (_, n) => Math.log1p(n));
+
 /** Every number token shares one lexical hash: the digits say little, their presence does. */
 const NUMBER_HASH = wordHash('<num>');
 /**
@@ -330,9 +336,12 @@ function scanText(text: string, state: ScanState, sink: LexicalSink): void {
       if (tokenUpper > 0) {
         if (tokenLetters >= 2 && tokenUpper === tokenLetters) counts[CAPS_WORDS]!++;
         // A capitalized word inside a sentence: a name, a place, a product.
-        const startsUpper = isAsciiUpper(text.charCodeAt(tokenStart));
-        if (startsUpper && tokenUpper === 1 && tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
-        if (hasCamelHump(text, tokenStart, i)) counts[IDENTIFIERS]!++;
+        if (tokenUpper === 1 && isAsciiUpper(text.charCodeAt(tokenStart))) {
+          // Capitalized: its one capital comes first, so it has no camel hump to look for.
+          if (tokenLetters >= 2 && !atSentenceStart) counts[PROPER_NOUNS]!++;
+        } else if (hasCamelHump(text, tokenStart, i)) {
+          counts[IDENTIFIERS]!++;
+        }
       }
       // A lone letter other than the words "a" and "I": x, n, f, k — a variable.
       if (tokenLetters === 1 && tokenDigits === 0 && (hash | 0) !== A_HASH && (hash | 0) !== I_HASH) counts[VARIABLES]!++;
@@ -501,10 +510,15 @@ function formatOf(counts: Float64Array, state: ScanState): number {
 
 /**
  * Extracts every feature of `request`. `sink` supplies the lexical values to sum (and, when
- * fitting, collects the lexical buckets).
+ * fitting, collects the lexical buckets). The values are written to `into`, zeroed first: a
+ * caller that is done with them before the next call can pass the same array every time.
  */
-export function extractFeatures(request: ScoringRequest, sink: LexicalSink): FeatureVector {
-  const counts = new Float64Array(FEATURES.length);
+export function extractFeatures(
+  request: ScoringRequest,
+  sink: LexicalSink,
+  into: Float64Array = new Float64Array(FEATURES.length),
+): FeatureVector {
+  const counts = into.fill(0);
   const state: ScanState = { counts, letters: 0, formalMarks: 0, numbersInCode: 0, lexicalSum: 0, lexicalTerms: 0 };
   let systemChars = 0;
   let turns = 0;
@@ -542,7 +556,12 @@ export function extractFeatures(request: ScoringRequest, sink: LexicalSink): Fea
   counts[NON_LATIN] = letters === 0 ? 0 : counts[NON_LATIN]! / letters;
   counts[ACCENTED] = letters === 0 ? 0 : counts[ACCENTED]! / letters;
   for (let i = 0; i < counts.length; i++) {
-    if (IS_COUNT[i] === 1 && counts[i] !== 0) counts[i] = Math.log1p(counts[i]!); // log1p(0) is 0
+    const count = counts[i]!;
+    if (IS_COUNT[i] === 1 && count !== 0) {
+      // log1p(0) is 0. Counts are whole numbers; the table holds the common ones.
+      const tabled = count >>> 0 === count && count < LOG1P_OF_COUNT.length;
+      counts[i] = tabled ? LOG1P_OF_COUNT[count]! : Math.log1p(count);
+    }
   }
   return { values: counts, format, lexicalSum: state.lexicalSum, lexicalTerms: state.lexicalTerms };
 }

@@ -83,8 +83,21 @@ const CUES: Readonly<Record<CueCategory, string>> = {
  */
 export const STARTS_PAIR = 1 << 30;
 
-/** Entries are `hash → category bit set`, keyed by word hashes and by word-pair hashes. */
-export type CueTable = { readonly keys: Int32Array; readonly bits: Int32Array; readonly mask: number };
+/**
+ * Entries are `hash → category bit set`, keyed by word hashes and by word-pair hashes, placed so
+ * that every lookup reads exactly one slot: the hash's group (its low bits) has its own odd
+ * multiplier, chosen when the table is built so that the top bits of hash × multiplier give
+ * every entry of the group a slot of its own. (A linear-probing table needed a loop whose exit,
+ * after one probe or several, the branch predictor could not foresee.) Each slot is the pair
+ * `[key, bits]` in `slots`, so a lookup reads one cache line after the multiplier.
+ */
+export type CueTable = {
+  readonly multipliers: Int32Array;
+  readonly groupMask: number;
+  readonly slots: Int32Array;
+  /** 32 − log2(slot count): hash × multiplier >>> slotShift is the slot. */
+  readonly slotShift: number;
+};
 
 function buildCueTable(): CueTable {
   const entries = new Map<number, number>();
@@ -97,33 +110,50 @@ function buildCueTable(): CueTable {
       if (parts.length > 1) entries.set(wordHash(parts[0]!), (entries.get(wordHash(parts[0]!)) ?? 0) | STARTS_PAIR);
     }
   });
-  // Open addressing at most 25% full, so a miss ends on the first or second probe.
-  let size = 1;
-  while (size < entries.size * 4) size <<= 1;
-  const keys = new Int32Array(size);
-  const bits = new Int32Array(size);
-  const mask = size - 1;
-  for (const [hash, categoryBits] of entries) {
-    // 0 marks an empty slot; a cue hashing to 0 is astronomically unlikely and would be dropped.
-    if (hash === 0) continue;
-    let slot = hash & mask;
-    while (keys[slot] !== 0) slot = (slot + 1) & mask;
-    keys[slot] = hash | 0;
-    bits[slot] = categoryBits;
+  // 0 marks an empty slot, which any absent hash may land on and read as "no cues"; a cue
+  // hashing to 0 is astronomically unlikely and would be dropped.
+  entries.delete(0);
+  // About 4 slots per entry and 2 entries per group: every group finds a multiplier within a
+  // few tries (13 at most for this lexicon), and the table (16 KB) stays in L1.
+  let slotBits = 0;
+  while (1 << slotBits < entries.size * 4) slotBits++;
+  const slotCount = 1 << slotBits;
+  const slotShift = 32 - slotBits;
+  let groupCount = 1;
+  while (groupCount * 2 < entries.size) groupCount <<= 1;
+  const groupMask = groupCount - 1;
+  const groups = Array.from({ length: groupCount }, (): number[] => []);
+  for (const hash of entries.keys()) groups[hash & groupMask]!.push(hash | 0);
+  const multipliers = new Int32Array(groupCount);
+  const slots = new Int32Array(slotCount * 2);
+  const taken = new Uint8Array(slotCount);
+  // Largest groups first, while most slots are free.
+  const order = groups.map((_, group) => group).sort((a, b) => groups[b]!.length - groups[a]!.length || a - b);
+  for (const group of order) {
+    const hashes = groups[group]!;
+    if (hashes.length === 0) break;
+    let multiplier = 1;
+    const slotOf = (hash: number): number => Math.imul(hash, multiplier) >>> slotShift;
+    while (!hashes.every((hash, i) => !taken[slotOf(hash)] && hashes.findIndex((h) => slotOf(h) === slotOf(hash)) === i)) {
+      multiplier += 2;
+      if (multiplier > 1 << 20) throw new Error('cue table: no multiplier fits a group');
+    }
+    multipliers[group] = multiplier;
+    for (const hash of hashes) {
+      const slot = slotOf(hash);
+      taken[slot] = 1;
+      slots[2 * slot] = hash;
+      slots[2 * slot + 1] = entries.get(hash >>> 0)!;
+    }
   }
-  return { keys, bits, mask };
+  return { multipliers, groupMask, slots, slotShift };
 }
 
 export const CUE_TABLE: CueTable = buildCueTable();
 
-/** The category bit set of a word or pair hash; 0 when it is not a cue. */
+/** The category bit set of a word or pair hash; 0 when it is not a cue. One slot, one comparison. */
 export function cueBits(table: CueTable, hash: number): number {
   const key = hash | 0;
-  let slot = key & table.mask;
-  for (;;) {
-    const stored = table.keys[slot]!;
-    if (stored === key) return table.bits[slot]!;
-    if (stored === 0) return 0;
-    slot = (slot + 1) & table.mask;
-  }
+  const slot = Math.imul(key, table.multipliers[key & table.groupMask]!) >>> table.slotShift;
+  return table.slots[2 * slot] === key ? table.slots[2 * slot + 1]! : 0;
 }
