@@ -81,6 +81,10 @@ async function converse(c: Context<AppEnv>, stream: boolean): Promise<Response> 
   return respond(c, outcome);
 }
 
+function invokeModelUnsupported(): never {
+  throw new SluiceError('not_found', 'Sluice serves the Bedrock runtime’s Converse API (converse, converse-stream, count-tokens), not InvokeModel: send a ConverseCommand or ConverseStreamCommand instead.');
+}
+
 /**
  * The Bedrock runtime front door: `POST /model/{modelId}/converse`, `/converse-stream` (AWS
  * event-stream) and `/count-tokens`, for `@aws-sdk/client-bedrock-runtime` pointed at Sluice.
@@ -90,9 +94,11 @@ export const bedrockRoutes = new Hono<AppEnv>()
   .use('/model/*', speaks('bedrock'), bearerOnly, requireKey)
   .post('/model/:modelId/converse', (c) => converse(c, false))
   .post('/model/:modelId/converse-stream', (c) => converse(c, true))
-  .post('/model/:modelId/:operation{invoke|invoke-with-response-stream}', () => {
-    throw new SluiceError('not_found', 'Sluice serves the Bedrock runtime’s Converse API (converse, converse-stream, count-tokens), not InvokeModel: send a ConverseCommand or ConverseStreamCommand instead.');
-  })
+  // Two static paths rather than one `:operation{invoke|…}` pattern: beside the static siblings a
+  // pattern makes Hono's RegExpRouter give up, and every request in the app would then be matched
+  // by the slower, allocating TrieRouter.
+  .post('/model/:modelId/invoke', invokeModelUnsupported)
+  .post('/model/:modelId/invoke-with-response-stream', invokeModelUnsupported)
   .post('/model/:modelId/count-tokens', async (c) => {
     const body = await readJson(c, CountTokensRequest);
     const model = catalogNameForModelId(c.get('services').catalog.current, c.req.param('modelId'));

@@ -1,7 +1,7 @@
 import type { Services } from '../gateway/services';
 
 /**
- * A scheduled job: the same table drives Node (the `cron` package, in src/entry/node-jobs.ts),
+ * A scheduled job: the same table drives Node (src/entry/node-jobs.ts, with src/jobs/cron.ts),
  * Workers (the scheduled handler) and `sluice jobs run <name>`. A job receives the time it was
  * scheduled for (epoch ms, from the clock) and must be safe to run twice or concurrently on
  * several instances: idempotency lives in the database, not in the scheduler.

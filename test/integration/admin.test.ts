@@ -174,6 +174,11 @@ describe('operations', () => {
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain('/v1/chat/completions');
   });
 
+  it("matches every route with Hono's RegExpRouter (a pattern it cannot compile would put the slower TrieRouter on every request)", async () => {
+    await fetch(`${h.url}/healthz`);
+    expect(h.gateway.sluice.app.router.name).toBe('SmartRouter + RegExpRouter');
+  });
+
   it('the admin key is configurable and never stored in plaintext', () => {
     expect(ADMIN_KEY).toMatch(/^sk-sluice-admin/);
   });

@@ -290,10 +290,12 @@ describe('the pass-through to a Bedrock upstream', () => {
     expect(counted.inputTokens).toBeGreaterThan(0);
     expect(h.sim.stats().byRoute['POST /model/{modelId}/count-tokens']).toBe(1);
     expect(JSON.parse(recorder.requests.at(-1)!.body)).toEqual({ input: { converse: { messages: ask('How many tokens is this sentence?') } } });
-    const invoke = await fetch(`${h.url}/model/amazon.nova-micro-v1%3A0/invoke`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
-    expect(invoke.status).toBe(404);
-    expect(invoke.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
-    expect(((await invoke.json()) as { message: string }).message).toContain('ConverseCommand');
+    for (const operation of ['invoke', 'invoke-with-response-stream']) {
+      const invoke = await fetch(`${h.url}/model/amazon.nova-micro-v1%3A0/${operation}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
+      expect(invoke.status).toBe(404);
+      expect(invoke.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
+      expect(((await invoke.json()) as { message: string }).message).toContain('ConverseCommand');
+    }
   });
 
   it("keeps the caller's cachePoint: a cache write, then reads, each priced exactly", async () => {
