@@ -73,6 +73,7 @@ export class LedgerWriter {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Resolves the deferred promise of the scheduled flush, so nothing waits on a cleared timer. */
   private fireTimer: (() => void) | undefined;
+  private timerDelayMs = 0;
   private failures = 0;
   private closed = false;
   private readonly hooks: FlushHook[] = [];
@@ -115,8 +116,11 @@ export class LedgerWriter {
   add(event: LedgerEvent): void {
     this.buffer.push(event);
     if (this.closed) return;
-    if (this.buffer.length >= this.options.maxBatch) this.options.defer(this.flush());
-    else this.schedule(this.options.flushIntervalMs);
+    // A full batch is committed on the next turn of the event loop, not here: a local file commits
+    // synchronously, and the request whose event filled the batch would wait for it before its
+    // answer is sent. While flushes are failing, the backoff stands.
+    const full = this.buffer.length >= this.options.maxBatch && this.failures === 0;
+    this.schedule(full ? 0 : this.options.flushIntervalMs);
   }
 
   /**
@@ -180,16 +184,23 @@ export class LedgerWriter {
     }
   }
 
+  /** Flushes after `delayMs`; a pending flush is brought forward to now (delay 0), never put off. */
   private schedule(delayMs: number): void {
-    if (this.timer || this.closed) return;
-    const fired = new Promise<void>((resolve) => {
-      this.fireTimer = resolve;
-    });
+    if (this.closed) return;
+    if (this.timer) {
+      if (delayMs > 0 || this.timerDelayMs === 0) return;
+      clearTimeout(this.timer);
+    } else {
+      const fired = new Promise<void>((resolve) => {
+        this.fireTimer = resolve;
+      });
+      this.options.defer(fired.then(() => this.flush()));
+    }
+    this.timerDelayMs = delayMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.fireTimer?.();
     }, delayMs);
-    this.options.defer(fired.then(() => this.flush()));
   }
 
   private async drain(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { InStatement } from '@libsql/client';
 import { count } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/deps';
@@ -32,6 +33,22 @@ describe('LedgerWriter', () => {
     await writer.close();
     expect(await rows()).toBe(1234);
     expect(writer.depth).toBe(0);
+  });
+
+  it('commits a full batch on the next turn of the event loop, not inside the add that filled it', async () => {
+    let committed = 0;
+    // A synchronous commit, as the Node committer's is for a local file.
+    const commit = (statements: InStatement[]) => {
+      committed += statements.length;
+      return Promise.resolve();
+    };
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 10_000, maxBatch: 10, defer: (p) => deferred.push(p), commit });
+    for (let i = 0; i < 10; i++) writer.add(event(i));
+    expect(committed).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(committed).toBeGreaterThan(0);
+    expect(writer.depth).toBe(0);
+    await writer.close();
   });
 
   it('lets the event loop run between the batches of a backlog', async () => {
