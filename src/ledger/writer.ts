@@ -73,7 +73,7 @@ export class LedgerWriter {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Resolves the deferred promise of the scheduled flush, so nothing waits on a cleared timer. */
   private fireTimer: (() => void) | undefined;
-  private timerDelayMs = 0;
+  private flushQueued = false;
   private failures = 0;
   private closed = false;
   private readonly hooks: FlushHook[] = [];
@@ -119,8 +119,24 @@ export class LedgerWriter {
     // A full batch is committed on the next turn of the event loop, not here: a local file commits
     // synchronously, and the request whose event filled the batch would wait for it before its
     // answer is sent. While flushes are failing, the backoff stands.
-    const full = this.buffer.length >= this.options.maxBatch && this.failures === 0;
-    this.schedule(full ? 0 : this.options.flushIntervalMs);
+    if (this.buffer.length >= this.options.maxBatch && this.failures === 0) this.flushSoon();
+    else this.schedule(this.options.flushIntervalMs);
+  }
+
+  /** Flushes once the current turn of the event loop is done (Node's check phase; a 0 ms timer elsewhere). */
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    const next = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate ?? ((callback: () => void) => setTimeout(callback, 0));
+    const turnDone = new Promise<void>((resolve) => {
+      next(resolve);
+    });
+    this.options.defer(
+      turnDone.then(() => {
+        this.flushQueued = false;
+        return this.flush();
+      }),
+    );
   }
 
   /**
@@ -184,23 +200,16 @@ export class LedgerWriter {
     }
   }
 
-  /** Flushes after `delayMs`; a pending flush is brought forward to now (delay 0), never put off. */
   private schedule(delayMs: number): void {
-    if (this.closed) return;
-    if (this.timer) {
-      if (delayMs > 0 || this.timerDelayMs === 0) return;
-      clearTimeout(this.timer);
-    } else {
-      const fired = new Promise<void>((resolve) => {
-        this.fireTimer = resolve;
-      });
-      this.options.defer(fired.then(() => this.flush()));
-    }
-    this.timerDelayMs = delayMs;
+    if (this.timer || this.closed) return;
+    const fired = new Promise<void>((resolve) => {
+      this.fireTimer = resolve;
+    });
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.fireTimer?.();
     }, delayMs);
+    this.options.defer(fired.then(() => this.flush()));
   }
 
   private async drain(): Promise<void> {
