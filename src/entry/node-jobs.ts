@@ -1,5 +1,4 @@
 // Node-only: runs the job table on its cron schedules (UTC), one run at a time per job.
-import type { Clock } from '../deps';
 import type { Services } from '../gateway/services';
 import { JOBS } from '../jobs';
 import { nextRun, parseCron } from '../jobs/cron';
@@ -15,7 +14,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * own next run).
  */
 export function startJobs(services: Services, jobs: readonly Job[] = JOBS): { stop(): Promise<void> } {
-  const clock: Clock = services.deps.clock;
+  const { clock } = services.deps;
   const schedules = new Map(jobs.map((job) => [job, parseCron(job.schedule)]));
   const runs = new Map<Job, Promise<void>>();
   const timers = new Set<NodeJS.Timeout>();

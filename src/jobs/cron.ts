@@ -45,8 +45,8 @@ function parseField(text: string, field: (typeof FIELDS)[number], expression: st
   for (const item of text.split(',')) {
     const [range, stepText, extra] = item.split('/');
     if (range === undefined || extra !== undefined) throw invalid('is not a number, range, step or list');
+    if (stepText !== undefined && !/^0*[1-9]\d*$/.test(stepText)) throw invalid('has a step that is not a positive integer');
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1 || !/^\d+$/.test(stepText ?? '1')) throw invalid('has a step that is not a positive integer');
     let from: number;
     let to: number;
     if (range === '*') {

@@ -59,6 +59,9 @@ function toStatement(statement: SqlStatement): InStatement {
   return { sql, args: params as InValue[] };
 }
 const MAX_BACKOFF_MS = 30_000;
+/** Runs a callback once the current turn of the event loop is done: Node's check phase, a 0 ms timer elsewhere (Workers). */
+const afterThisTurn: (callback: () => void) => unknown =
+  (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate ?? ((callback) => setTimeout(callback, 0));
 const CLOSE_ATTEMPTS = 5;
 
 /**
@@ -123,13 +126,12 @@ export class LedgerWriter {
     else this.schedule(this.options.flushIntervalMs);
   }
 
-  /** Flushes once the current turn of the event loop is done (Node's check phase; a 0 ms timer elsewhere). */
+  /** Flushes once the current turn of the event loop is done. */
   private flushSoon(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    const next = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate ?? ((callback: () => void) => setTimeout(callback, 0));
     const turnDone = new Promise<void>((resolve) => {
-      next(resolve);
+      afterThisTurn(resolve);
     });
     this.options.defer(
       turnDone.then(() => {

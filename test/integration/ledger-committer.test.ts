@@ -58,7 +58,7 @@ describe('the ledger committer (Node, local file)', () => {
     expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'second'`)).toBe(1);
   });
 
-  it('keeps its prepared statements across batches, and opens the file again after close', async () => {
+  it('commits batch after batch on one connection, and opens the file again after close', async () => {
     const insert = (id: string) => ({ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: [id, '{}', 1] });
     for (let i = 0; i < 300; i++) await committer.commit([insert(`row-${i}`)]);
     committer.close();
