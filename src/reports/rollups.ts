@@ -3,7 +3,7 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import type { FlushHook } from '../ledger/writer';
 import { PLAIN_COLUMNS, ROLLUP_COLUMNS } from './measures';
-import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, PLAIN_COLUMN_LIST, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
+import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, histogramFromBuckets, PLAIN_COLUMN_LIST, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
 import { DAY_SPAN, HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 import { ceilTo, DAY_MS, floorTo, HOUR_MS, monthStart, nextMonthStart } from './time';
 
@@ -30,7 +30,8 @@ const JOIN_DIMS = `JOIN report_dims d ON d.fingerprint = ${fingerprintSql('s.', 
 /**
  * One statement that adds the events matching `where` to a rollup table at every span in `spans`
  * (finest first): the events are read and summed once, at the finest span, and each coarser span
- * sums those sums.
+ * sums those sums. The latency histogram is counted per bucket first and spread into its columns
+ * after: a column per bucket per event would be most of the statement's work.
  */
 function addToTable(table: 'report_rollups' | 'report_tag_rollups', spans: readonly Span[], where: SQL): SQL {
   const [finest, ...coarser] = spans;
@@ -41,11 +42,15 @@ function addToTable(table: 'report_rollups' | 'report_tag_rollups', spans: reado
   const keys = tagged ? ['dim_id', 'tag_name', 'tag_value'] : ['dim_id'];
   const keyList = keys.join(', ');
   const positions = keys.map((_, i) => i + 3).join(', ');
-  const finestKeys = tagged ? 'd.id AS dim_id, t.key AS tag_name, CAST(t.atom AS TEXT) AS tag_value' : 'd.id AS dim_id';
+  const start = sql.raw(`${finest.bucketSql('s."start"')} AS "start"`);
+  const events = sql`FROM (${eventSource(where, 'bucket')}) s ${sql.raw(JOIN_DIMS)}`;
+  const plainSums = sql.raw(sumColumns(false, 's.', PLAIN_COLUMNS));
   // Only scalar tag values; `tags` is always valid JSON here (eventSource guarantees it).
-  const tagJoin = tagged ? sql.raw(' JOIN json_each(s.tags) t WHERE t.atom IS NOT NULL') : sql.raw(' WHERE true');
+  const finestRows = tagged
+    ? sql`finest AS MATERIALIZED (SELECT ${start}, d.id AS dim_id, t.key AS tag_name, CAST(t.atom AS TEXT) AS tag_value, ${plainSums} ${events} JOIN json_each(s.tags) t WHERE t.atom IS NOT NULL GROUP BY 2, 3, 4, 1)`
+    : sql`per_bucket AS MATERIALIZED (SELECT ${start}, d.id AS dim_id, s.latency_bucket AS latency_bucket, count(*) AS n, ${plainSums} ${events} WHERE true GROUP BY 2, 3, 1), finest AS MATERIALIZED (SELECT "start", dim_id, ${sql.raw(sumColumns(false, '', PLAIN_COLUMNS))}, ${sql.raw(histogramFromBuckets())} FROM per_bucket WHERE true GROUP BY 1, 2)`;
   const levels = coarser.map((span) => sql.raw(` UNION ALL SELECT ${span.id}, ${span.bucketSql('"start"')}, ${keyList}, ${sumColumns(false, '', columns)} FROM finest WHERE true GROUP BY 2, ${positions}`));
-  return sql`WITH finest AS MATERIALIZED (SELECT ${sql.raw(finest.bucketSql('s."start"'))} AS "start", ${sql.raw(finestKeys)}, ${sql.raw(sumColumns(false, 's.', columns))} FROM (${eventSource(where)}) s ${sql.raw(JOIN_DIMS)}${tagJoin} GROUP BY ${sql.raw(keys.map((_, i) => i + 2).join(', '))}, 1) INSERT INTO ${sql.raw(table)} (span, "start", ${sql.raw(keyList)}, ${sql.raw(columnList)}) SELECT ${finest.id}, "start", ${sql.raw(keyList)}, ${sql.raw(columnList)} FROM finest WHERE true${sql.join(levels, sql``)} ON CONFLICT DO UPDATE SET ${sql.raw(upsertSet(columns))}`;
+  return sql`WITH ${finestRows} INSERT INTO ${sql.raw(table)} (span, "start", ${sql.raw(keyList)}, ${sql.raw(columnList)}) SELECT ${finest.id}, "start", ${sql.raw(keyList)}, ${sql.raw(columnList)} FROM finest WHERE true${sql.join(levels, sql``)} ON CONFLICT DO UPDATE SET ${sql.raw(upsertSet(columns))}`;
 }
 
 /** The statements that add the ledger events matching `where` to every rollup. */

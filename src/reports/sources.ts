@@ -32,19 +32,32 @@ export const EVENT_DIMENSION_LIST = DIMENSION_COLUMNS.map(eventColumn).join(', '
 export const ROLLUP_COLUMN_LIST = quoted(ROLLUP_COLUMNS);
 export const PLAIN_COLUMN_LIST = quoted(PLAIN_COLUMNS);
 
-const EVENT_PROJECTION = [
+const PLAIN_PROJECTION = [
   ...DIMENSION_COLUMNS.map((c) => `${eventColumn(c)} AS "${c}"`),
   `CASE WHEN json_valid(tags) THEN tags ELSE '{}' END AS tags`,
   'time AS "start"',
   ...COUNT_MEASURES.map((m) => `${m.event} AS "${m.column}"`),
   ...MONEY_MEASURES.map((m) => `${m.event} AS "${m.column}"`),
-  ...Array.from({ length: LATENCY_BUCKETS }, (_, i) => `(latency_bucket = ${i}) AS "${latencyColumn(i)}"`),
-].join(', ');
+];
+const EVENT_PROJECTION = [...PLAIN_PROJECTION, ...Array.from({ length: LATENCY_BUCKETS }, (_, i) => `(latency_bucket = ${i}) AS "${latencyColumn(i)}"`)].join(', ');
+const BUCKETED_PROJECTION = [...PLAIN_PROJECTION, 'latency_bucket'].join(', ');
 
-/** Each ledger event matching `where` as one contribution row. */
-export function eventSource(where: SQL): SQL {
+/**
+ * Each ledger event matching `where` as one contribution row. With `histogram: 'bucket'` the row
+ * carries its latency bucket's number (`latency_bucket`) instead of a 0/1 column per bucket, for
+ * callers that count events per bucket themselves (`histogramFromBuckets`).
+ */
+export function eventSource(where: SQL, histogram: 'columns' | 'bucket' = 'columns'): SQL {
   // MATERIALIZED: otherwise SQLite inlines the bucket expression into every histogram column.
-  return sql`WITH bucketed AS MATERIALIZED (SELECT *, ${sql.raw(latencyBucketSql('latency_ms'))} AS latency_bucket FROM usage_events WHERE ${where}) SELECT ${sql.raw(EVENT_PROJECTION)} FROM bucketed`;
+  return sql`WITH bucketed AS MATERIALIZED (SELECT *, ${sql.raw(latencyBucketSql('latency_ms'))} AS latency_bucket FROM usage_events WHERE ${where}) SELECT ${sql.raw(histogram === 'columns' ? EVENT_PROJECTION : BUCKETED_PROJECTION)} FROM bucketed`;
+}
+
+/**
+ * The histogram columns summed from rows that each count `count` events in bucket `latency_bucket`:
+ * the same sums as `sumColumns` over per-event 0/1 columns, from far fewer rows.
+ */
+export function histogramFromBuckets(prefix = '', count = 'n'): string {
+  return Array.from({ length: LATENCY_BUCKETS }, (_, i) => `sum(CASE WHEN ${prefix}latency_bucket = ${i} THEN ${prefix}${count} ELSE 0 END) AS "${latencyColumn(i)}"`).join(', ');
 }
 
 const ROLLUP_PROJECTION = `${quoted(DIMENSION_COLUMNS, 'd.')}, '{}' AS tags, r."start", ${quoted(ROLLUP_COLUMNS, 'r.')}`;
