@@ -1,7 +1,7 @@
 import { SluiceError } from '../errors';
 import type { Principal } from '../keys/keys';
 import { adapterFor } from '../providers';
-import { TransportError, type UpstreamResponse } from '../providers/transport';
+import { TransportError, type CallerSignal, type UpstreamResponse } from '../providers/transport';
 import type { ChatTarget, NativeRequest } from '../providers/types';
 import { resolveRoute } from '../routing/resolve';
 import type { ChatRequest } from './chat';
@@ -17,7 +17,7 @@ export interface CountTokensCall {
   /** The caller's count-tokens body. */
   native: NativeRequest;
   hints: RequestHints;
-  signal: AbortSignal;
+  signal: CallerSignal;
 }
 
 export interface TokenCount {

@@ -11,7 +11,7 @@ import { formatUsd, priceUsage } from '../ledger/pricing';
 import type { LedgerEvent } from '../ledger/writer';
 import { adapterFor } from '../providers';
 import { UpstreamStreamError } from '../providers/stream-error';
-import { TransportError, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
+import { TransportError, type CallerSignal, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
 import { StreamTap } from '../providers/stream-tap';
 import type { ChatResult, ChatTarget, NativeRequest, PassthroughAdapter, ProviderAdapter, StreamDecoder, UpstreamFailure } from '../providers/types';
 import { enqueueDeferred, type DeferredView } from '../batch/queue';
@@ -44,7 +44,7 @@ export interface ChatCall {
   /** A monotonic timestamp (performance.now) for latency measurements. */
   startedHr: number;
   /** Fires when the caller goes away. */
-  signal: AbortSignal;
+  signal: CallerSignal;
   /** The caller's own body, from a front door that does not speak OpenAI (see NativeRequest). */
   native?: NativeRequest;
   /** What that front door knew beyond the canonical request. */

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { SluiceError } from '../errors';
+import type { CallerSignal } from '../providers/transport';
 import type { AppEnv } from './types';
 
 /**
@@ -125,13 +126,41 @@ export function nodeResponse(c: Context<AppEnv>): NodeResponse | undefined {
   return nodeBindings(c)?.outgoing;
 }
 
-/** Fires when the caller goes away before the answer is complete. */
-export function callerSignal(c: Context<AppEnv>): AbortSignal {
+/**
+ * Fires when the caller goes away before the answer is complete. On Node it is built on the
+ * response's close event (see CallerSignal for why not an AbortController).
+ */
+export function callerSignal(c: Context<AppEnv>): CallerSignal {
   const node = nodeBindings(c);
   if (!node) return c.req.raw.signal;
-  const controller = new AbortController();
-  node.outgoing.once('close', () => {
-    if (!node.outgoing.writableFinished) controller.abort(new Error('the caller closed the connection'));
+  // The response holds the signal, not the other way round: whatever keeps the signal after the
+  // request (a pending call, a log) must not keep the response and its socket with it.
+  const signal = new ListenerSignal();
+  const { outgoing } = node;
+  outgoing.once('close', () => {
+    if (!outgoing.writableFinished) signal.abort();
   });
-  return controller.signal;
+  return signal;
+}
+
+class ListenerSignal implements CallerSignal {
+  aborted = false;
+  private listeners: Array<() => void> = [];
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.aborted) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const at = this.listeners.indexOf(listener);
+    if (at >= 0) this.listeners.splice(at, 1);
+  }
 }

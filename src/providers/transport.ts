@@ -10,7 +10,7 @@ export interface UpstreamRequest {
   body?: string | Uint8Array;
   /** Abort when the upstream has not sent response headers within this many ms. */
   timeoutMs: number;
-  signal?: AbortSignal;
+  signal?: CallerSignal;
   /**
    * Connect to this IP instead of resolving the URL's host again (TLS and Host still use the
    * name): the webhook SSRF guard vets the resolved address and pins it, so a second DNS answer
@@ -30,6 +30,18 @@ export interface UpstreamResponse {
 }
 
 export type Transport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
+
+/**
+ * Fires when the caller goes away: the part of AbortSignal the request path uses, so an
+ * AbortSignal is one (Workers, `app.request()`). On Node the gateway builds a lighter one from the
+ * response's close (src/http/raw.ts): an AbortController per request, with Node's EventTarget
+ * listeners added and removed, cost several percent of the CPU per request.
+ */
+export interface CallerSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
 
 /** Thrown by transports when the upstream cannot be reached or does not answer in time. */
 export class TransportError extends Error {

@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../gateway/chat';
 import type { ChatExtras } from '../gateway/extras';
 import type { Usage } from '../gateway/usage';
-import type { UpstreamRequest } from './transport';
+import type { CallerSignal, UpstreamRequest } from './transport';
 
 /** The wire protocols that are both a front door and an upstream (OpenAI's is the canonical one). */
 export type NativeProtocol = 'anthropic' | 'bedrock';
@@ -35,7 +35,7 @@ export interface ChatTarget {
    */
   tier: ServiceTier;
   timeoutMs: number;
-  signal?: AbortSignal;
+  signal?: CallerSignal;
   /** Epoch ms from the injected clock when the request is built (request signatures carry it). */
   nowMs: number;
   /** What the caller's front door knew beyond the canonical request, for adapters that can say it. */

@@ -1,6 +1,6 @@
 import type { TierConfig } from '../config';
 import type { Deps } from '../deps';
-import type { UpstreamRequest, UpstreamResponse } from '../providers/transport';
+import type { CallerSignal, UpstreamRequest, UpstreamResponse } from '../providers/transport';
 import { TransportError } from '../providers/transport';
 import type { ChatTarget, ProviderAdapter, UpstreamFailure } from '../providers/types';
 import type { TierDecision, TierReason } from './tier';
@@ -51,7 +51,7 @@ function randomFraction(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
 }
 
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function pause(ms: number, signal: CallerSignal | undefined): Promise<void> {
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {

@@ -445,6 +445,28 @@ describe('upstream failures come back in OpenAI shape and are recorded once', ()
     }
   });
 
+  it('a caller who leaves before the upstream answers drops the upstream call and leaves one aborted row', async () => {
+    // The upstream would hold the call for a minute: the row can only come early if the
+    // caller's leaving reached the upstream call.
+    const leaving = await startHarness({ env: { SLUICE_UPSTREAM_TIMEOUT_MS: '60000' } });
+    try {
+      const k = await leaving.createKey({ name: 'leaver' });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 200);
+      const error = await leaving
+        .openai(k.key)
+        .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hang [[sim:fault=timeout]]' }] }, { signal: controller.signal, maxRetries: 0 })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.APIUserAbortError);
+      const events = await leaving.eventsWhen(1);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ status: 'aborted', stream: false });
+      expect(events[0]!.latency_ms).toBeLessThan(10_000);
+    } finally {
+      await leaving.close();
+    }
+  });
+
   it('an upstream that does not answer in time is a 504', async () => {
     const impatient = await startHarness({ env: { SLUICE_UPSTREAM_TIMEOUT_MS: '300' } });
     try {
