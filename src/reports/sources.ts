@@ -53,11 +53,11 @@ export function eventSource(where: SQL, histogram: 'columns' | 'bucket' = 'colum
 }
 
 /**
- * The histogram columns summed from rows that each count `count` events in bucket `latency_bucket`:
+ * The histogram columns summed from rows that each count `n` events in bucket `latency_bucket`:
  * the same sums as `sumColumns` over per-event 0/1 columns, from far fewer rows.
  */
-export function histogramFromBuckets(prefix = '', count = 'n'): string {
-  return Array.from({ length: LATENCY_BUCKETS }, (_, i) => `sum(CASE WHEN ${prefix}latency_bucket = ${i} THEN ${prefix}${count} ELSE 0 END) AS "${latencyColumn(i)}"`).join(', ');
+export function histogramFromBuckets(): string {
+  return Array.from({ length: LATENCY_BUCKETS }, (_, i) => `sum(CASE WHEN latency_bucket = ${i} THEN n ELSE 0 END) AS "${latencyColumn(i)}"`).join(', ');
 }
 
 const ROLLUP_PROJECTION = `${quoted(DIMENSION_COLUMNS, 'd.')}, '{}' AS tags, r."start", ${quoted(ROLLUP_COLUMNS, 'r.')}`;
