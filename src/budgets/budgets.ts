@@ -105,9 +105,15 @@ export interface BudgetRule {
 
 type BudgetRow = typeof budgets.$inferSelect;
 
-/** bp share of an amount, exact (BigInt: amount × bp may pass 2^53). */
+/**
+ * The least whole spend (nano-USD) that reaches `bp` of an amount, so `spend >= shareOf(...)` is
+ * exactly `spend >= amount × bp / 10000`. Rounded up, not down: 50% of a 1 nano-USD budget is 1,
+ * not 0, or a period with no spend at all would cross it. BigInt: amount × bp may pass 2^53.
+ */
 export function shareOf(amountNusd: number, bp: number): number {
-  return Number((BigInt(amountNusd) * BigInt(bp)) / BigInt(BP));
+  const product = BigInt(amountNusd) * BigInt(bp);
+  const whole = BigInt(BP);
+  return Number((product + whole - 1n) / whole);
 }
 
 export function ruleFromRow(row: BudgetRow): BudgetRule {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { shareOf } from '../../src/budgets/budgets';
 import { forecastSpend } from '../../src/budgets/forecast';
 import { downgradeLadder, reservedPromptTokens, worstCaseNusd } from '../../src/budgets/ladder';
 import { periodBounds } from '../../src/budgets/periods';
@@ -29,6 +30,20 @@ describe('periodBounds (UTC calendar periods)', () => {
     const day = periodBounds('day', at('2026-11-25T00:00:00Z'));
     expect(periodBounds('day', day.end!).start).toBe(day.end);
     expect(periodBounds('day', day.end! - 1).start).toBe(day.start);
+  });
+});
+
+describe('shareOf (the spend that reaches a threshold)', () => {
+  it('is the least whole spend at or past the fraction, exact past 2^53', () => {
+    // A period with no spend reaches no threshold, however small the budget.
+    expect(shareOf(1, 5_000)).toBe(1);
+    expect(shareOf(1, 1)).toBe(1);
+    expect(shareOf(3, 5_000)).toBe(2);
+    expect(shareOf(10, 8_000)).toBe(8);
+    expect(shareOf(1_000_000_000, 10_000)).toBe(1_000_000_000);
+    // $1,000,000 at 33.33%: amount × bp is past 2^53.
+    expect(shareOf(1e15, 3_333)).toBe(333_300_000_000_000);
+    expect(shareOf(1e15 + 1, 3_333)).toBe(333_300_000_000_001);
   });
 });
 
