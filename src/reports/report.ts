@@ -3,7 +3,7 @@ import type { Db } from '../db/client';
 import { dimensionSql, dimensionValue, type GroupDimension } from './dimensions';
 import { addMeasures, emptyMeasures, measuresFromRow, ROLLUP_COLUMNS, PLAIN_COLUMNS, type Measures } from './measures';
 import { rollupsValidFrom } from './rollups';
-import { eventSource, rollupSource, sumColumns, tagRollupSource } from './sources';
+import { eventSource, histogramFromBuckets, rollupSource, sumColumns, tagRollupSource } from './sources';
 import { HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 
 /** Where one slice of a report's range is read from, and whether it is added or taken away. */
@@ -86,6 +86,22 @@ function aggregate(source: SQL, query: ReportQuery): SQL {
   return sql`SELECT ${select}${sql.raw(sumColumns(true, '', columns))} FROM (${source})${groupClause}`;
 }
 
+/**
+ * `aggregate` over raw ledger events. The latency histogram is counted per group and bucket first
+ * and spread into its columns after, as the rollups do: a 0/1 column per bucket per event was most
+ * of a raw read's work.
+ */
+function aggregateEvents(where: SQL, query: ReportQuery): SQL {
+  const source = eventSource(where);
+  if (query.latency === false) return aggregate(source, query);
+  const names = query.groupBy.map((_, i) => `g${i}`);
+  const groups = query.groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(names[i]!)}, `);
+  const perBucket = sql`SELECT ${sql.join(groups, sql``)}latency_bucket, count(*) AS n, ${sql.raw(sumColumns(false, '', PLAIN_COLUMNS))} FROM (${source}) GROUP BY ${sql.raw([...names, 'latency_bucket'].join(', '))}`;
+  const select = names.map((name) => `${name}, `).join('');
+  const groupClause = names.length ? ` GROUP BY ${names.join(', ')}` : '';
+  return sql`SELECT ${sql.raw(select)}${sql.raw(sumColumns(true, '', PLAIN_COLUMNS))}, ${sql.raw(histogramFromBuckets())} FROM (${perBucket})${sql.raw(groupClause)}`;
+}
+
 function compareRows(groupBy: readonly GroupDimension[]): (a: ReportRow, b: ReportRow) => number {
   const dayIndex = groupBy.indexOf('day');
   const text = (x: string | null, y: string | null): number => (x === y ? 0 : x === null ? 1 : y === null ? -1 : x < y ? -1 : 1);
@@ -121,7 +137,7 @@ function reads(query: ReportQuery, segments: Segment[]): Read[] {
   return segments.flatMap((segment): Read[] => {
     if (segment.source === 'raw') {
       const key = query.keyId === undefined ? sql`` : sql` AND key_id = ${query.keyId}`;
-      return [{ sql: aggregate(eventSource(sql`time >= ${segment.start} AND time < ${segment.end}${key}`), query), sign: segment.sign, tagged: false }];
+      return [{ sql: aggregateEvents(sql`time >= ${segment.start} AND time < ${segment.end}${key}`, query), sign: segment.sign, tagged: false }];
     }
     const span = ROLLUP_SPANS.find((s) => s.source === segment.source)!;
     const plain = { sql: aggregate(rollupSource(span.id, segment.start, segment.end, query.keyId), query), sign: segment.sign, tagged: false };

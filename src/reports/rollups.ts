@@ -43,7 +43,7 @@ function addToTable(table: 'report_rollups' | 'report_tag_rollups', spans: reado
   const keyList = keys.join(', ');
   const positions = keys.map((_, i) => i + 3).join(', ');
   const start = sql.raw(`${finest.bucketSql('s."start"')} AS "start"`);
-  const events = sql`FROM (${eventSource(where, 'bucket')}) s ${sql.raw(JOIN_DIMS)}`;
+  const events = sql`FROM (${eventSource(where)}) s ${sql.raw(JOIN_DIMS)}`;
   const plainSums = sql.raw(sumColumns(false, 's.', PLAIN_COLUMNS));
   // Only scalar tag values; `tags` is always valid JSON here (eventSource guarantees it).
   const finestRows = tagged
