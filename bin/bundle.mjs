@@ -47,12 +47,10 @@ const name = `node-${createHash('sha256').update(text).digest('hex').slice(0, 16
 const bundle = join(dir, name);
 if (!existsSync(bundle)) {
   mkdirSync(dir, { recursive: true });
-  const write = (path, contents) => {
-    const partial = `${path}.${process.pid}.partial`;
-    writeFileSync(partial, contents);
-    renameSync(partial, path);
-  };
-  write(bundle, text);
+  // Written aside and renamed: a gateway starting beside this one never imports half a bundle.
+  const partial = `${bundle}.${process.pid}.partial`;
+  writeFileSync(partial, text);
+  renameSync(partial, bundle);
 }
 // Bundles of earlier versions: a running gateway has long loaded its own.
 for (const file of readdirSync(dir)) {

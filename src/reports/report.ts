@@ -78,12 +78,17 @@ export interface Report {
   segments: Segment[];
 }
 
+/** The report's group columns `g0`, `g1`, ...: their SELECT items (each followed by a comma) and their names. */
+function groupColumns(query: ReportQuery): { select: SQL; names: string[] } {
+  const names = query.groupBy.map((_, i) => `g${i}`);
+  return { select: sql.join(query.groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(names[i]!)}, `), sql``), names };
+}
+
 function aggregate(source: SQL, query: ReportQuery): SQL {
-  const groups = query.groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(`g${i}`)}`);
-  const select = groups.length ? sql`${sql.join(groups, sql`, `)}, ` : sql``;
-  const groupClause = groups.length ? sql.raw(` GROUP BY ${query.groupBy.map((_, i) => i + 1).join(', ')}`) : sql``;
+  const { select, names } = groupColumns(query);
+  const groupClause = names.length ? ` GROUP BY ${names.map((_, i) => i + 1).join(', ')}` : '';
   const columns = query.latency === false ? PLAIN_COLUMNS : ROLLUP_COLUMNS;
-  return sql`SELECT ${select}${sql.raw(sumColumns(true, '', columns))} FROM (${source})${groupClause}`;
+  return sql`SELECT ${select}${sql.raw(sumColumns(true, '', columns))} FROM (${source})${sql.raw(groupClause)}`;
 }
 
 /**
@@ -94,12 +99,10 @@ function aggregate(source: SQL, query: ReportQuery): SQL {
 function aggregateEvents(where: SQL, query: ReportQuery): SQL {
   const source = eventSource(where);
   if (query.latency === false) return aggregate(source, query);
-  const names = query.groupBy.map((_, i) => `g${i}`);
-  const groups = query.groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(names[i]!)}, `);
-  const perBucket = sql`SELECT ${sql.join(groups, sql``)}latency_bucket, count(*) AS n, ${sql.raw(sumColumns(false, '', PLAIN_COLUMNS))} FROM (${source}) GROUP BY ${sql.raw([...names, 'latency_bucket'].join(', '))}`;
-  const select = names.map((name) => `${name}, `).join('');
+  const { select, names } = groupColumns(query);
+  const perBucket = sql`SELECT ${select}latency_bucket, count(*) AS n, ${sql.raw(sumColumns(false, '', PLAIN_COLUMNS))} FROM (${source}) GROUP BY ${sql.raw([...names, 'latency_bucket'].join(', '))}`;
   const groupClause = names.length ? ` GROUP BY ${names.join(', ')}` : '';
-  return sql`SELECT ${sql.raw(select)}${sql.raw(sumColumns(true, '', PLAIN_COLUMNS))}, ${sql.raw(histogramFromBuckets())} FROM (${perBucket})${sql.raw(groupClause)}`;
+  return sql`SELECT ${sql.raw(names.map((name) => `${name}, `).join(''))}${sql.raw(sumColumns(true, '', PLAIN_COLUMNS))}, ${sql.raw(histogramFromBuckets())} FROM (${perBucket})${sql.raw(groupClause)}`;
 }
 
 function compareRows(groupBy: readonly GroupDimension[]): (a: ReportRow, b: ReportRow) => number {
