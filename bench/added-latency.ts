@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, flag } from '../src/cli/args';
 import { upstreamEnvFor } from '../src/sim/server';
-import { npmStartArgs } from '../test/helpers/start-command';
+import { npmStartCommand } from '../test/helpers/start-command';
 
 const args = parseArgs(process.argv.slice(2));
 const N = Number(flag(args, 'n') ?? 200);
@@ -55,7 +55,8 @@ async function main(): Promise<void> {
   const sim = await start(['--import', 'tsx', 'src/cli.ts', 'sim', '--port', '0'], {}, /http:\/\/127\.0\.0\.1:\d+/);
   const simUrl = /http:\/\/127\.0\.0\.1:\d+/.exec(sim.output)![0];
   // The gateway as `npm start` runs it (bundled, its V8 flags).
-  const gateway = await start(npmStartArgs(), {
+  const gateway = await start(npmStartCommand().args, {
+    ...npmStartCommand().env,
     PORT: '0',
     SLUICE_DB_URL: `file:${join(dir, 'bench.db')}`,
     SLUICE_ADMIN_KEY: ADMIN,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient } from '@libsql/client';
 import { upstreamEnvFor } from '../../src/sim/server';
-import { npmStartArgs } from '../../test/helpers/start-command';
+import { npmStartCommand } from '../../test/helpers/start-command';
 import { startNode, type Child } from './proc';
 
 export interface RunningSim {
@@ -41,10 +41,12 @@ export async function startSluice(
 ): Promise<RunningSluice> {
   const dbPath = join(dir, `sluice-${randomBytes(6).toString('hex')}.db`);
   const adminKey = `sk-admin-bench-${randomBytes(12).toString('hex')}`;
-  const { child, match } = await startNode(options.name ?? 'sluice', [...(options.nodeArgs ?? []), ...npmStartArgs(options.checkout)], {
+  const start = npmStartCommand(options.checkout);
+  const { child, match } = await startNode(options.name ?? 'sluice', [...(options.nodeArgs ?? []), ...start.args], {
     ready: /Sluice listening on (http:\/\/127\.0\.0\.1:\d+)/,
     ...(options.checkout ? { cwd: options.checkout } : {}),
     env: {
+      ...start.env,
       PORT: '0',
       HOST: '127.0.0.1',
       SLUICE_DB_URL: `file:${dbPath}`,

@@ -6,7 +6,7 @@ import { createClient } from '@libsql/client';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSim, type SimServer } from '../../src/sim/server';
-import { npmStartArgs } from '../helpers/start-command';
+import { npmStartCommand } from '../helpers/start-command';
 
 /** `npm start` as a newcomer runs it: a real process, configured only by the environment. */
 interface Started {
@@ -17,8 +17,9 @@ interface Started {
 }
 
 function startGateway(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, npmStartArgs(), {
-    env: { PATH: process.env.PATH ?? '', ...env },
+  const start = npmStartCommand();
+  const child = spawn(process.execPath, start.args, {
+    env: { ...start.env, PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -101,7 +102,8 @@ describe('npm start', () => {
   });
 
   it('refuses to start on a bad setting, naming it', async () => {
-    const child = spawn(process.execPath, npmStartArgs(), { env: { PATH: process.env.PATH ?? '', PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const start = npmStartCommand();
+    const child = spawn(process.execPath, start.args, { env: { ...start.env, PATH: process.env.PATH ?? '', PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise((resolve) => child.on('exit', resolve));
