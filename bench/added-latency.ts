@@ -55,8 +55,9 @@ async function main(): Promise<void> {
   const sim = await start(['--import', 'tsx', 'src/cli.ts', 'sim', '--port', '0'], {}, /http:\/\/127\.0\.0\.1:\d+/);
   const simUrl = /http:\/\/127\.0\.0\.1:\d+/.exec(sim.output)![0];
   // The gateway as `npm start` runs it (bundled, its V8 flags).
-  const gateway = await start(npmStartCommand().args, {
-    ...npmStartCommand().env,
+  const startCommand = npmStartCommand();
+  const gateway = await start(startCommand.args, {
+    ...startCommand.env,
     PORT: '0',
     SLUICE_DB_URL: `file:${join(dir, 'bench.db')}`,
     SLUICE_ADMIN_KEY: ADMIN,

@@ -78,15 +78,15 @@ export interface Report {
   segments: Segment[];
 }
 
-/** The report's group columns `g0`, `g1`, ...: their SELECT items (each followed by a comma) and their names. */
-function groupColumns(query: ReportQuery): { select: SQL; names: string[] } {
+/** The report's group columns `g0`, `g1`, ...: their SELECT items (each followed by a comma), their names, and the GROUP BY on them (empty without groups). */
+function groupColumns(query: ReportQuery): { select: SQL; names: string[]; groupClause: string } {
   const names = query.groupBy.map((_, i) => `g${i}`);
-  return { select: sql.join(query.groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(names[i]!)}, `), sql``), names };
+  const select = sql.join(query.groupBy.map((d, i) => sql`${dimensionSql(d)} AS ${sql.raw(names[i]!)}, `), sql``);
+  return { select, names, groupClause: names.length ? ` GROUP BY ${names.join(', ')}` : '' };
 }
 
 function aggregate(source: SQL, query: ReportQuery): SQL {
-  const { select, names } = groupColumns(query);
-  const groupClause = names.length ? ` GROUP BY ${names.map((_, i) => i + 1).join(', ')}` : '';
+  const { select, groupClause } = groupColumns(query);
   const columns = query.latency === false ? PLAIN_COLUMNS : ROLLUP_COLUMNS;
   return sql`SELECT ${select}${sql.raw(sumColumns(true, '', columns))} FROM (${source})${sql.raw(groupClause)}`;
 }
@@ -99,9 +99,8 @@ function aggregate(source: SQL, query: ReportQuery): SQL {
 function aggregateEvents(where: SQL, query: ReportQuery): SQL {
   const source = eventSource(where);
   if (query.latency === false) return aggregate(source, query);
-  const { select, names } = groupColumns(query);
+  const { select, names, groupClause } = groupColumns(query);
   const perBucket = sql`SELECT ${select}latency_bucket, count(*) AS n, ${sql.raw(sumColumns(false, '', PLAIN_COLUMNS))} FROM (${source}) GROUP BY ${sql.raw([...names, 'latency_bucket'].join(', '))}`;
-  const groupClause = names.length ? ` GROUP BY ${names.join(', ')}` : '';
   return sql`SELECT ${sql.raw(names.map((name) => `${name}, `).join(''))}${sql.raw(sumColumns(true, '', PLAIN_COLUMNS))}, ${sql.raw(histogramFromBuckets())} FROM (${perBucket})${sql.raw(groupClause)}`;
 }
 

@@ -18,7 +18,8 @@ export function npmStartCommand(checkout = '.'): StartCommand {
   const { scripts } = JSON.parse(readFileSync(join(checkout, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const words = scripts.start.trim().split(/\s+/);
   const env: Record<string, string> = {};
-  for (let setting = ASSIGNMENT.exec(words[0] ?? ''); setting; setting = ASSIGNMENT.exec(words[0] ?? '')) {
+  let setting: RegExpExecArray | null;
+  while ((setting = ASSIGNMENT.exec(words[0] ?? ''))) {
     env[setting[1]!] = setting[2]!;
     words.shift();
   }
