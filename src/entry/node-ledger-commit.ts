@@ -1,7 +1,7 @@
 import type { InArgs, InStatement, InValue } from '@libsql/client';
 import Database from 'libsql';
 import { fileURLToPath } from 'node:url';
-import { BUSY_TIMEOUT_MS } from '../db/client';
+import { retryWhileBusy } from '../db/client';
 
 /**
  * Ledger batches committed through a native connection of their own to the local libSQL file,
@@ -13,7 +13,13 @@ import { BUSY_TIMEOUT_MS } from '../db/client';
  * about 2 ms (`bench/ledger.ts` prints it). A worker thread did this before: it kept even that off
  * the event loop, but its second V8 isolate and malloc arena held ~30 MB more under load, and
  * copying each batch to it sustained 24k events/s against 41k here. WAL lets the gateway's own
- * connection read beside it; the busy timeout covers another process writing the same file.
+ * connection read beside it.
+ *
+ * The batch's statements run one event-loop turn at a time, inside one transaction: requests that
+ * arrived meanwhile are served between them, not after the whole batch. The write lock is held
+ * across those turns, so the gateway's own connection does not wait for it in SQLite's busy handler
+ * (which would sleep on the event loop until its timeout) but retries on a timer (`retryWhileBusy`);
+ * so does this connection when another process holds the lock.
  */
 export interface LedgerCommitter {
   /** Runs the statements as one write transaction (BEGIN IMMEDIATE ... COMMIT); rejects with the database's error after rolling back. */
@@ -23,6 +29,9 @@ export interface LedgerCommitter {
 
 /** Prepared statements kept: full batches reuse a handful; partial batches vary in row count. */
 const STATEMENT_CACHE_SIZE = 128;
+/** Statements run back to back until they have held the event loop this long; then the loop gets a turn. */
+const TURN_BUDGET_MS = 0.5;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The file a `file:` URL names (its options cut off), or undefined for a remote or in-memory database. */
 export function localDatabasePath(url: string): string | undefined {
@@ -46,7 +55,7 @@ export function openLedgerCommitter(path: string): LedgerCommitter {
   const cache = new Map<string, Database.Statement>();
   const connection = (): Database.Database => {
     if (!database) {
-      database = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+      database = new Database(path, { timeout: 0 });
       database.exec('PRAGMA synchronous = NORMAL');
     }
     return database;
@@ -66,9 +75,14 @@ export function openLedgerCommitter(path: string): LedgerCommitter {
   return {
     async commit(statements) {
       const db = connection();
+      await retryWhileBusy(async () => prepared(db, 'BEGIN IMMEDIATE').run());
       try {
-        prepared(db, 'BEGIN IMMEDIATE').run();
+        let turnStart = performance.now();
         for (const statement of statements) {
+          if (performance.now() - turnStart >= TURN_BUDGET_MS) {
+            await nextTurn();
+            turnStart = performance.now();
+          }
           if (typeof statement === 'string') prepared(db, statement).run();
           else prepared(db, statement.sql).run(bound(statement.args));
         }

@@ -33,7 +33,8 @@ export interface LedgerWriterOptions {
   commit?: LedgerCommit;
 }
 
-const ROWS_PER_INSERT = 200;
+/** Rows per insert statement: a local commit gives the event loop a turn between statements, and 25 rows take about 0.3 ms. */
+const ROWS_PER_INSERT = 25;
 
 /**
  * The event insert is plain SQL with bound values: building it through the query builder costs

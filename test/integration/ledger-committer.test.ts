@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Native from 'libsql';
 import { openDatabase, type Database } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { silentLogger } from '../../src/deps';
@@ -32,6 +33,32 @@ describe('the ledger committer (Node, local file)', () => {
 
   const scalar = async (sql: string): Promise<number> => Number((await database.client.execute(sql)).rows[0]![0]);
 
+  /** A statement that keeps SQLite busy for milliseconds (counts 50,000 generated rows). */
+  const slowInsert = (name: string) => ({
+    sql: `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 50000) INSERT INTO settings (name, value, updated_at) SELECT ?, count(*), 1 FROM n`,
+    args: [name],
+  });
+  const insert = (id: string) => ({ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: [id, '{}', 1] });
+
+  /** Counts event-loop turns (check phases) until stopped. */
+  function countTurns(): { readonly turns: number; stop(): void } {
+    const counter = { turns: 0, running: true };
+    const spin = (): void => {
+      if (!counter.running) return;
+      counter.turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    return {
+      get turns() {
+        return counter.turns;
+      },
+      stop: () => {
+        counter.running = false;
+      },
+    };
+  }
+
   it('commits the writer’s batches and their rollups, visible to the gateway’s own connection', async () => {
     const deferred: Promise<unknown>[] = [];
     const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), {
@@ -51,7 +78,6 @@ describe('the ledger committer (Node, local file)', () => {
   });
 
   it('rolls back a failing batch whole and reports the database’s error; the next batch commits', async () => {
-    const insert = (id: string) => ({ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: [id, '{}', 1] });
     await expect(committer.commit([insert('first'), { sql: 'INSERT INTO no_such_table VALUES (1)', args: [] }])).rejects.toThrow(/no_such_table/);
     expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'first'`)).toBe(0);
     await committer.commit([insert('second')]);
@@ -59,11 +85,50 @@ describe('the ledger committer (Node, local file)', () => {
   });
 
   it('commits batch after batch on one connection, and opens the file again after close', async () => {
-    const insert = (id: string) => ({ sql: `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, args: [id, '{}', 1] });
     for (let i = 0; i < 300; i++) await committer.commit([insert(`row-${i}`)]);
     committer.close();
     await committer.commit([insert('after')]);
     expect(await scalar(`SELECT count(*) FROM settings WHERE name LIKE 'row-%' OR name = 'after'`)).toBe(301);
+  });
+
+  it('gives the event loop a turn between a batch’s slow statements, and commits them as one transaction', async () => {
+    const loop = countTurns();
+    await committer.commit([slowInsert('slow-1'), slowInsert('slow-2'), slowInsert('slow-3'), slowInsert('slow-4'), slowInsert('slow-5')]);
+    loop.stop();
+    // Each statement holds the loop for milliseconds, over the turn budget: a turn after each of the first four.
+    expect(loop.turns).toBeGreaterThanOrEqual(4);
+    expect(await scalar(`SELECT count(*) FROM settings WHERE name LIKE 'slow-%' AND value = '50000'`)).toBe(5);
+  });
+
+  it('a write on the gateway’s connection while a batch holds the lock waits on a timer and lands after it', async () => {
+    const order: string[] = [];
+    const batch = committer.commit([slowInsert('batch-1'), slowInsert('batch-2'), slowInsert('batch-3')]).then(() => order.push('batch'));
+    // Issued from a turn in the middle of the batch, when its transaction is open.
+    const write = new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        database.client.execute(insert('gateway-write')).then(() => {
+          order.push('write');
+          resolve();
+        }, reject);
+      });
+    });
+    await Promise.all([batch, write]);
+    expect(order).toEqual(['batch', 'write']);
+    expect(await scalar(`SELECT count(*) FROM settings WHERE name IN ('batch-1', 'batch-2', 'batch-3', 'gateway-write')`)).toBe(4);
+  });
+
+  it('waits for another process’s write lock without blocking the event loop', async () => {
+    const other = new Native(path);
+    other.exec('BEGIN IMMEDIATE');
+    // The lock is released by a timer: it can only fire if neither wait sleeps on the event loop.
+    setTimeout(() => other.exec('COMMIT'), 30);
+    try {
+      await Promise.all([committer.commit([insert('committer-after-lock')]), database.client.execute(insert('gateway-after-lock'))]);
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(await scalar(`SELECT count(*) FROM settings WHERE name IN ('committer-after-lock', 'gateway-after-lock')`)).toBe(2);
   });
 
   it('binds named arguments, as the shared client does', async () => {
