@@ -1,9 +1,9 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
-import type { FlushHook } from '../ledger/writer';
+import type { FlushHook, LedgerEvent } from '../ledger/writer';
 import { PLAIN_COLUMNS, ROLLUP_COLUMNS } from './measures';
-import { DIMENSION_COLUMN_LIST, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, histogramFromBuckets, PLAIN_COLUMN_LIST, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
+import { DIMENSION_COLUMN_LIST, DIMENSION_COLUMNS, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, histogramFromBuckets, PLAIN_COLUMN_LIST, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
 import { DAY_SPAN, HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
 import { ceilTo, DAY_MS, floorTo, HOUR_MS, monthStart, nextMonthStart } from './time';
 
@@ -63,14 +63,48 @@ export function rollupFlushHook(db: Db): FlushHook {
   // The statements (56 KB of SQL) are the same for every batch but for the ids parameter: rendered once.
   const IDS = Symbol('batch ids');
   const queries = rollUp(sql`id IN (SELECT value FROM json_each(${IDS}))`, ROLLUP_SPANS, TAG_ROLLUP_SPANS).map((statement) => db.run(statement).getQuery());
-  return (events) => {
-    if (events.length === 0) return [];
-    const ids = JSON.stringify(events.map((e) => e.id));
-    return queries.map(({ sql: text, params }) => {
-      const bound = params.map((param) => (param === IDS ? ids : param));
-      return { toSQL: () => ({ sql: text, params: bound }) };
+  return (events) =>
+    byDimensionSets(events).flatMap((part) => {
+      const ids = JSON.stringify(part.map((e) => e.id));
+      return queries.map(({ sql: text, params }) => {
+        const bound = params.map((param) => (param === IDS ? ids : param));
+        return { toSQL: () => ({ sql: text, params: bound }) };
+      });
     });
-  };
+}
+
+/** The ledger field behind each interned dimension column. */
+const EVENT_DIMENSIONS: Record<(typeof DIMENSION_COLUMNS)[number], keyof LedgerEvent> = {
+  key_id: 'keyId',
+  user: 'user',
+  team: 'team',
+  project: 'project',
+  provider: 'provider',
+  family: 'family',
+  model: 'servedModel',
+  tier: 'tier',
+};
+
+/**
+ * Distinct dimension sets rolled up per statement at most. A statement's work grows with the rollup
+ * rows it adds to (each set at three spans, every row 170 columns wide): 100 events over 84 sets
+ * took 6 ms in one statement, and a local commit gives the event loop a turn only between
+ * statements. The sums are additive, so rolling a batch up in parts in one transaction is the same.
+ */
+const DIMENSION_SETS_PER_STATEMENT = 16;
+
+function byDimensionSets(events: readonly LedgerEvent[]): LedgerEvent[][] {
+  const sets = new Map<string, LedgerEvent[]>();
+  for (const event of events) {
+    const set = JSON.stringify(DIMENSION_COLUMNS.map((column) => event[EVENT_DIMENSIONS[column]]));
+    const members = sets.get(set);
+    if (members) members.push(event);
+    else sets.set(set, [event]);
+  }
+  const groups = [...sets.values()];
+  const parts: LedgerEvent[][] = [];
+  for (let i = 0; i < groups.length; i += DIMENSION_SETS_PER_STATEMENT) parts.push(groups.slice(i, i + DIMENSION_SETS_PER_STATEMENT).flat());
+  return parts;
 }
 
 /** Recomputes a month's rows of both rollup tables from their day rows. */

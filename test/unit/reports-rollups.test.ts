@@ -231,6 +231,20 @@ describe('rollups and reports over a randomized ledger', () => {
     expectMatches(report, events, 'key_beta');
   });
 
+  it('rolls a batch over many dimension sets up in parts of at most 16 sets, each its own statements, and counts every event once', async () => {
+    await ensureRollupState(database.db, T0);
+    // 40 keys: 40 dimension sets, so three parts (16, 16, 8) of three statements each.
+    const sameButKey = { user: 'ana', team: 'search', project: null, servedModel: 'gpt-4o', provider: 'openai', family: 'gpt-4o', tier: 'standard' };
+    const events = randomEvents(11, 200, HOUR_MS).map((e, i) => ({ ...e, ...sameButKey, keyId: `key_${i % 40}` }));
+    expect(rollupFlushHook(database.db)(events)).toHaveLength(9);
+    const w = writer(database.db);
+    for (const e of events) w.add(e);
+    await w.close();
+    const report = await runReport(database.db, { fromMs: T0, toMs: T0 + HOUR_MS, groupBy: ['key'] });
+    expect(report.totals.counts.requests).toBe(200);
+    expectMatches(report, events);
+  });
+
   it('does not count events twice when a flush committed but reported failure', async () => {
     await ensureRollupState(database.db, T0);
     const events = randomEvents(3, 900, 2 * DAY_MS);
