@@ -217,8 +217,8 @@ export class LedgerWriter {
 
   private async drain(): Promise<void> {
     for (let first = true; this.buffer.length > 0; first = false) {
-      // A local libSQL file commits synchronously: between batches, let requests through.
-      if (!first) await new Promise((resolve) => setTimeout(resolve, 0));
+      // Between batches the event loop takes a turn, its I/O first: requests are served while a backlog drains.
+      if (!first) await new Promise<void>((resolve) => afterThisTurn(resolve));
       const batch = this.buffer.slice(0, this.options.maxBatch);
       try {
         await this.oneAtATime(async () => {
