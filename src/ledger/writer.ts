@@ -215,8 +215,14 @@ export class LedgerWriter {
     this.options.defer(fired.then(() => this.flush()));
   }
 
+  /**
+   * Writes what was buffered when the flush began, and any full batches behind it. Events that
+   * arrive while a batch commits (a local commit gives the event loop turns) wait for their own
+   * trigger, a full batch or the interval: a commit is not chased by a trickle of tiny ones.
+   */
   private async drain(): Promise<void> {
-    for (let first = true; this.buffer.length > 0; first = false) {
+    let owed = this.buffer.length;
+    for (let first = true; owed > 0 || this.buffer.length >= this.options.maxBatch; first = false) {
       // Between batches the event loop takes a turn, its I/O first: requests are served while a backlog drains.
       if (!first) await new Promise<void>((resolve) => afterThisTurn(resolve));
       const batch = this.buffer.slice(0, this.options.maxBatch);
@@ -225,6 +231,7 @@ export class LedgerWriter {
           await this.commit(batch);
           this.failures = 0;
           this.buffer = this.buffer.slice(batch.length);
+          owed -= batch.length;
           this.metrics.ledgerEventsWritten.inc({}, batch.length);
           this.notify(batch);
         });

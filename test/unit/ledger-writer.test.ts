@@ -63,6 +63,37 @@ describe('LedgerWriter', () => {
     expect(await rows()).toBe(35);
   });
 
+  it('leaves events that arrive during a commit to their own trigger, not an immediate tiny batch', async () => {
+    let commits = 0;
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => (firstStarted = resolve));
+    let releaseFirst!: () => void;
+    const released = new Promise<void>((resolve) => (releaseFirst = resolve));
+    // The first commit waits for the test, as a local commit gives the event loop turns.
+    const commit = async () => {
+      commits++;
+      if (commits === 1) {
+        firstStarted();
+        await released;
+      }
+    };
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 50, maxBatch: 10, defer: (p) => deferred.push(p), commit });
+    const batches: number[] = [];
+    writer.onCommit((events) => batches.push(events.length));
+    for (let i = 0; i < 10; i++) writer.add(event(i));
+    const flushed = writer.flush();
+    await started;
+    for (let i = 10; i < 13; i++) writer.add(event(i));
+    releaseFirst();
+    await flushed;
+    expect(batches).toEqual([10]);
+    expect(writer.depth).toBe(3);
+    // The three go with the interval.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(batches).toEqual([10, 3]);
+    await writer.close();
+  });
+
   it('retries a failed flush without losing an event', async () => {
     const metrics = new Metrics();
     const writer = new LedgerWriter(flaky(database.db, { count: 2 }), silentLogger, metrics, { flushIntervalMs: 5, maxBatch: 50, defer: (p) => deferred.push(p) });
