@@ -17,9 +17,10 @@ import { retryWhileBusy } from '../db/client';
  *
  * The batch's statements run one event-loop turn at a time, inside one transaction: requests that
  * arrived meanwhile are served between them, not after the whole batch. The write lock is held
- * across those turns, so the gateway's own connection does not wait for it in SQLite's busy handler
- * (which would sleep on the event loop until its timeout) but retries on a timer (`retryWhileBusy`);
- * so does this connection when another process holds the lock.
+ * across those turns, so the gateway's own connection must not write meanwhile: it would wait for
+ * the lock in SQLite's busy handler, asleep on the event loop this batch needs to finish. The
+ * gateway runs commits as `Database.exclusive` work, which its connection's writes take turns with.
+ * When another process holds the lock, this connection waits for it on a timer (`retryWhileBusy`).
  */
 export interface LedgerCommitter {
   /** Runs the statements as one write transaction (BEGIN IMMEDIATE ... COMMIT); rejects with the database's error after rolling back. */

@@ -59,7 +59,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     resolveHost: options.resolveHost ?? resolveHost,
     ...(options.random ? { random: options.random } : {}),
     exportSink: folderExportSink(config.reports.exportDir),
-    ...(ledgerCommitter ? { ledgerCommit: (statements) => ledgerCommitter.commit(statements) } : {}),
+    ...(ledgerCommitter ? { ledgerCommit: (statements) => database.exclusive(() => ledgerCommitter.commit(statements)) } : {}),
     defer(promise) {
       const tracked = promise
         .catch((error: unknown) => logger.error('background task failed', { error: (error as Error).message }))

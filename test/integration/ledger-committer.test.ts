@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +14,8 @@ import { LedgerWriter } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
 import { rollupFlushHook } from '../../src/reports/rollups';
 import { ledgerEvent } from '../helpers/ledger';
+
+const require = createRequire(import.meta.url);
 
 describe('the ledger committer (Node, local file)', () => {
   let dir: string;
@@ -89,9 +93,27 @@ describe('the ledger committer (Node, local file)', () => {
     expect(await scalar(`SELECT count(*) FROM settings WHERE name LIKE 'slow-%' AND value = '50000'`)).toBe(5);
   });
 
-  it('a write on the gateway’s connection while a batch holds the lock waits on a timer and lands after it', async () => {
+  /** Whether a fresh connection sees the row and can take the write lock: nothing is left uncommitted. */
+  const committedAndUnlocked = (name: string): { seen: number; lockable: boolean } => {
+    const fresh = new Native(path, { timeout: 0 });
+    try {
+      const seen = Number((fresh.prepare('SELECT count(*) AS n FROM settings WHERE name = ?').get(name) as { n: number }).n);
+      let lockable = true;
+      try {
+        fresh.exec('BEGIN IMMEDIATE');
+        fresh.exec('ROLLBACK');
+      } catch {
+        lockable = false;
+      }
+      return { seen, lockable };
+    } finally {
+      fresh.close();
+    }
+  };
+
+  it('a write on the gateway’s connection during a batch waits for it, then commits and leaves the lock free', async () => {
     const order: string[] = [];
-    const batch = committer.commit([slowInsert('batch-1'), slowInsert('batch-2'), slowInsert('batch-3')]).then(() => order.push('batch'));
+    const batch = database.exclusive(() => committer.commit([slowInsert('batch-1'), slowInsert('batch-2'), slowInsert('batch-3')])).then(() => order.push('batch'));
     // Issued from a turn in the middle of the batch, when its transaction is open.
     const write = new Promise<void>((resolve, reject) => {
       setImmediate(() => {
@@ -104,20 +126,52 @@ describe('the ledger committer (Node, local file)', () => {
     await Promise.all([batch, write]);
     expect(order).toEqual(['batch', 'write']);
     expect(await scalar(`SELECT count(*) FROM settings WHERE name IN ('batch-1', 'batch-2', 'batch-3', 'gateway-write')`)).toBe(4);
+    // Seen from outside: a write retried after SQLITE_BUSY on the same libsql connection stayed
+    // uncommitted and held the lock (see takingTurns).
+    expect(committedAndUnlocked('gateway-write')).toEqual({ seen: 1, lockable: true });
+  });
+
+  it('reads on the gateway’s connection do not wait for a batch', async () => {
+    let reads = 0;
+    const batch = database.exclusive(() => committer.commit([slowInsert('held-1'), slowInsert('held-2'), slowInsert('held-3')]));
+    await new Promise((resolve) => setImmediate(resolve));
+    await database.client.execute('SELECT count(*) FROM settings').then(() => reads++);
+    await database.client.batch(['SELECT 1', 'SELECT 2'], 'read').then(() => reads++);
+    let batchDone = false;
+    void batch.then(() => (batchDone = true));
+    expect({ reads, batchDone }).toEqual({ reads: 2, batchDone: false });
+    await batch;
   });
 
   it('waits for another process’s write lock without blocking the event loop', async () => {
     const other = new Native(path);
     other.exec('BEGIN IMMEDIATE');
-    // The lock is released by a timer: it can only fire if neither wait sleeps on the event loop.
+    // The lock is released by a timer: it can only fire if the wait does not sleep on the event loop.
     setTimeout(() => other.exec('COMMIT'), 30);
     try {
-      await Promise.all([committer.commit([insert('committer-after-lock')]), database.client.execute(insert('gateway-after-lock'))]);
+      await committer.commit([insert('committer-after-lock')]);
     } finally {
       if (other.inTransaction) other.exec('ROLLBACK');
       other.close();
     }
-    expect(await scalar(`SELECT count(*) FROM settings WHERE name IN ('committer-after-lock', 'gateway-after-lock')`)).toBe(2);
+    expect(committedAndUnlocked('committer-after-lock')).toEqual({ seen: 1, lockable: true });
+  });
+
+  it('the gateway’s connection waits for another process’s write lock, then commits', async () => {
+    // Another process: this one's event loop sleeps in SQLite's busy handler while it waits.
+    const holder = spawn(process.execPath, [
+      '-e',
+      `const D = require(${JSON.stringify(require.resolve('libsql'))}); const db = new D(${JSON.stringify(path)}); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);`,
+    ]);
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.once('data', () => resolve());
+      holder.once('error', reject);
+    });
+    const started = performance.now();
+    await database.client.execute(insert('gateway-after-other-process'));
+    expect(performance.now() - started).toBeGreaterThan(100);
+    await new Promise((resolve) => holder.once('exit', resolve));
+    expect(committedAndUnlocked('gateway-after-other-process')).toEqual({ seen: 1, lockable: true });
   });
 
   it('binds named arguments, as the shared client does', async () => {
