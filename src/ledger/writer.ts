@@ -122,8 +122,9 @@ export class LedgerWriter {
     if (this.closed) return;
     // A full batch is committed on the next turn of the event loop, not here: a local file commits
     // synchronously, and the request whose event filled the batch would wait for it before its
-    // answer is sent. While flushes are failing, the backoff stands.
-    if (this.buffer.length >= this.options.maxBatch && this.failures === 0) this.flushSoon();
+    // answer is sent. A flush under way writes the full batches behind its own (and the buffer
+    // still holds the batch it is committing). While flushes are failing, the backoff stands.
+    if (this.buffer.length >= this.options.maxBatch && this.failures === 0 && !this.flushing) this.flushSoon();
     else this.schedule(this.options.flushIntervalMs);
   }
 

@@ -94,6 +94,46 @@ describe('LedgerWriter', () => {
     await writer.close();
   });
 
+  it('schedules nothing per event while a commit is under way, and writes the full batches behind it in the same flush', async () => {
+    let commits = 0;
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => (firstStarted = resolve));
+    let releaseFirst!: () => void;
+    const released = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const commit = async () => {
+      commits++;
+      if (commits === 1) {
+        firstStarted();
+        await released;
+      }
+    };
+    let scheduled = 0;
+    const defer = (promise: Promise<unknown>) => {
+      scheduled++;
+      deferred.push(promise);
+    };
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 10_000, maxBatch: 10, defer, commit });
+    const batches: number[] = [];
+    writer.onCommit((events) => batches.push(events.length));
+    for (let i = 0; i < 10; i++) writer.add(event(i));
+    await started;
+    const before = scheduled;
+    // The buffer holds the batch being committed, so every one of these finds it full; each comes
+    // in a turn of its own, as requests' events do.
+    for (let i = 10; i < 35; i++) {
+      writer.add(event(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // At most the interval's timer, not a flush per event.
+    expect(scheduled - before).toBeLessThanOrEqual(1);
+    releaseFirst();
+    await writer.flush();
+    expect(batches).toEqual([10, 10, 10]);
+    expect(writer.depth).toBe(5);
+    await writer.close();
+    expect(batches).toEqual([10, 10, 10, 5]);
+  });
+
   it('retries a failed flush without losing an event', async () => {
     const metrics = new Metrics();
     const writer = new LedgerWriter(flaky(database.db, { count: 2 }), silentLogger, metrics, { flushIntervalMs: 5, maxBatch: 50, defer: (p) => deferred.push(p) });
