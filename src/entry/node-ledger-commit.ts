@@ -2,6 +2,7 @@ import type { InArgs, InStatement, InValue } from '@libsql/client';
 import Database from 'libsql';
 import { fileURLToPath } from 'node:url';
 import { retryWhileBusy } from '../db/client';
+import { nextTurn } from './node-requests';
 
 /**
  * Ledger batches committed through a native connection of their own to the local libSQL file,
@@ -15,12 +16,12 @@ import { retryWhileBusy } from '../db/client';
  * copying each batch to it sustained 24k events/s against 41k here. WAL lets the gateway's own
  * connection read beside it.
  *
- * The batch's statements run one event-loop turn at a time, inside one transaction: requests that
- * arrived meanwhile are served between them, not after the whole batch. The write lock is held
- * across those turns, so the gateway's own connection must not write meanwhile: it would wait for
- * the lock in SQLite's busy handler, asleep on the event loop this batch needs to finish. The
- * gateway runs commits as `Database.exclusive` work, which its connection's writes take turns with.
- * When another process holds the lock, this connection waits for it on a timer (`retryWhileBusy`).
+ * The batch's statements run in slices of about 0.5 ms, inside one transaction, with `pause` before
+ * each: requests are served between them, not after the whole batch. The write lock is held across
+ * those turns, so the gateway's own connection must not write meanwhile: it would wait for the lock
+ * in SQLite's busy handler, asleep on the event loop this batch needs to finish. The gateway runs
+ * commits as `Database.exclusive` work, which its connection's writes take turns with. When another
+ * process holds the lock, this connection waits for it on a timer (`retryWhileBusy`).
  */
 export interface LedgerCommitter {
   /** Runs the statements as one write transaction (BEGIN IMMEDIATE ... COMMIT); rejects with the database's error after rolling back. */
@@ -32,7 +33,6 @@ export interface LedgerCommitter {
 const STATEMENT_CACHE_SIZE = 128;
 /** Statements run back to back until they have held the event loop this long; then the loop gets a turn. */
 const TURN_BUDGET_MS = 0.5;
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The file a `file:` URL names (its options cut off), or undefined for a remote or in-memory database. */
 export function localDatabasePath(url: string): string | undefined {
@@ -51,7 +51,11 @@ function bound(args: InArgs | undefined): unknown[] | Record<string, unknown> {
   return Object.fromEntries(Object.entries(args).map(([name, value]) => [name, bindable(value)]));
 }
 
-export function openLedgerCommitter(path: string): LedgerCommitter {
+/**
+ * `pause` is awaited before a batch and between its slices; by default it is one turn of the event
+ * loop. The gateway waits for a gap between requests (RequestsInFlight.gap).
+ */
+export function openLedgerCommitter(path: string, pause: () => Promise<void> = nextTurn): LedgerCommitter {
   let database: Database.Database | undefined;
   const cache = new Map<string, Database.Statement>();
   const connection = (): Database.Database => {
@@ -76,12 +80,13 @@ export function openLedgerCommitter(path: string): LedgerCommitter {
   return {
     async commit(statements) {
       const db = connection();
+      await pause();
       await retryWhileBusy(async () => prepared(db, 'BEGIN IMMEDIATE').run());
       try {
         let turnStart = performance.now();
         for (const statement of statements) {
           if (performance.now() - turnStart >= TURN_BUDGET_MS) {
-            await nextTurn();
+            await pause();
             turnStart = performance.now();
           }
           if (typeof statement === 'string') prepared(db, statement).run();

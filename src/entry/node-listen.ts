@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, type Http2Bindings, type HttpBindings } from '@hono/node-server';
+import type { RequestsInFlight } from './node-requests';
 
 export interface ListenOptions {
   port: number;
@@ -29,16 +30,11 @@ type Fetch = (request: Request, env: HttpBindings | Http2Bindings) => Response |
  * endpoint) goes to an HTTP/2 server, anything else to an HTTP/1.1 one. With a certificate, TLS
  * offers h2 and http/1.1 by ALPN.
  */
-export async function listen(fetch: Fetch, options: ListenOptions): Promise<Listening> {
+export async function listen(fetch: Fetch, options: ListenOptions, requests: RequestsInFlight): Promise<Listening> {
   const handler = getRequestListener(fetch, { hostname: options.host });
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
   const listener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
-    inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) drained?.();
-    });
+    requests.begin();
+    res.once('close', () => requests.end());
     void handler(req, res);
   };
 
@@ -88,7 +84,7 @@ export async function listen(fetch: Fetch, options: ListenOptions): Promise<List
       const stopped = new Promise<void>((resolve) => outer.close(() => resolve()));
       for (const session of sessions) session.close();
       h1?.closeIdleConnections();
-      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await requests.drained();
       for (const socket of sockets) socket.destroy();
       await stopped;
     })());

@@ -13,6 +13,7 @@ import { startJobs } from './node-jobs';
 import { resolveHost } from './node-dns';
 import { folderExportSink } from './node-export-sink';
 import { localDatabasePath, openLedgerCommitter } from './node-ledger-commit';
+import { RequestsInFlight } from './node-requests';
 import { createNodeTransport } from './node-transport';
 
 export interface NodeServerOptions {
@@ -36,6 +37,13 @@ export interface NodeServer {
   close(): Promise<void>;
 }
 
+/**
+ * A ledger commit runs its slices (about 0.5 ms each) between requests, waiting at most this long
+ * for a gap: a request that arrives while a slice runs waits for that one only, and under sustained
+ * load the ledger still gets a slice every few milliseconds (ample for it to keep up).
+ */
+const LEDGER_WAIT_FOR_GAP_MS = 2;
+
 /** Starts the gateway on Node: database (migrated), transport, app, HTTP server. */
 export async function startNodeServer(options: NodeServerOptions): Promise<NodeServer> {
   const { config } = options;
@@ -48,7 +56,11 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
 
   const nodeTransport = options.transport ? undefined : createNodeTransport();
   // A URL with options (?mode=...) keeps to the one connection that honours them.
-  const ledgerCommitter = databasePath === undefined || config.dbUrl.includes('?') ? undefined : openLedgerCommitter(databasePath);
+  const requests = new RequestsInFlight();
+  const ledgerCommitter =
+    databasePath === undefined || config.dbUrl.includes('?')
+      ? undefined
+      : openLedgerCommitter(databasePath, () => requests.gap(LEDGER_WAIT_FOR_GAP_MS));
   const pending = new Set<Promise<unknown>>();
   const deps: Deps = {
     db: database.db,
@@ -75,7 +87,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
 
   const listenOptions: ListenOptions = { port: config.port, host: config.host };
   if (config.tls) listenOptions.tls = { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) };
-  const server = await listen(sluice.app.fetch, listenOptions);
+  const server = await listen(sluice.app.fetch, listenOptions, requests);
   const port = server.address.port;
 
   let closing: Promise<void> | undefined;

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Native from 'libsql';
 import { openDatabase, type Database } from '../../src/db/client';
+import { RequestsInFlight } from '../../src/entry/node-requests';
 import { applyMigrations } from '../../src/db/migrate';
 import { silentLogger } from '../../src/deps';
 import { localDatabasePath, openLedgerCommitter, type LedgerCommitter } from '../../src/entry/node-ledger-commit';
@@ -172,6 +173,37 @@ describe('the ledger committer (Node, local file)', () => {
     expect(performance.now() - started).toBeGreaterThan(100);
     await new Promise((resolve) => holder.once('exit', resolve));
     expect(committedAndUnlocked('gateway-after-other-process')).toEqual({ seen: 1, lockable: true });
+  });
+
+  it('with the gateway’s pause, starts a batch and runs its slices only in a gap between requests', async () => {
+    const requests = new RequestsInFlight();
+    const patient = openLedgerCommitter(path, () => requests.gap(60_000));
+    try {
+      requests.begin();
+      let committed = false;
+      const commit = patient.commit([insert('between-requests')]).then(() => (committed = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(committed).toBe(false);
+      expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'between-requests'`)).toBe(0);
+      requests.end();
+      await commit;
+      expect(await scalar(`SELECT count(*) FROM settings WHERE name = 'between-requests'`)).toBe(1);
+
+      // A request that arrives during a batch holds back the slices after the one running.
+      const order: string[] = [];
+      const batch = patient.commit([slowInsert('slice-1'), slowInsert('slice-2')]).then(() => order.push('batch'));
+      setImmediate(() => {
+        requests.begin();
+        setTimeout(() => {
+          order.push('request');
+          requests.end();
+        }, 30);
+      });
+      await batch;
+      expect(order).toEqual(['request', 'batch']);
+    } finally {
+      patient.close();
+    }
   });
 
   it('binds named arguments, as the shared client does', async () => {
