@@ -88,7 +88,19 @@ function takingTurns(client: Client, turns: WriteTurns): Client {
       if (property === 'transaction') {
         return () => Promise.reject(new Error('Interactive transactions are not used on a local database: its writes take turns with the ledger’s committer; use batch().'));
       }
-      return (...args: unknown[]) => (mayWrite(property, args) ? turns.run(async () => method.apply(target, args)) : method.apply(target, args));
+      if (!WRITING.has(property)) return method.bind(target);
+      const write = async (args: unknown[]): Promise<unknown> => {
+        try {
+          return await method.apply(target, args);
+        } catch (error) {
+          // Another process held the lock past the busy timeout. The statement that gave up stays
+          // unreset on its connection (see above), so the connections are replaced before any
+          // later write can land on it.
+          if (isBusy(error)) target.reconnect();
+          throw error;
+        }
+      };
+      return (...args: unknown[]) => (mayWrite(property, args) ? turns.run(() => write(args)) : method.apply(target, args));
     },
   });
 }
@@ -97,9 +109,9 @@ function takingTurns(client: Client, turns: WriteTurns): Client {
  * Opens the libSQL database. A local file gets WAL (readers never block the ledger writer), and
  * its writes take turns with `exclusive` work; a remote URL (libsql://, https://) is used as is.
  */
-export async function openDatabase(url: string, authToken?: string): Promise<Database> {
+export async function openDatabase(url: string, authToken?: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Promise<Database> {
   const local = url.startsWith('file:');
-  const opened = createClient({ url, ...(authToken === undefined ? {} : { authToken }), ...(local ? { timeout: BUSY_TIMEOUT_MS } : {}) });
+  const opened = createClient({ url, ...(authToken === undefined ? {} : { authToken }), ...(local ? { timeout: busyTimeoutMs } : {}) });
   const turns = new WriteTurns();
   const client = local ? takingTurns(opened, turns) : opened;
   if (local) {

@@ -158,6 +158,14 @@ describe('the ledger committer (Node, local file)', () => {
     expect(committedAndUnlocked('committer-after-lock')).toEqual({ seen: 1, lockable: true });
   });
 
+  it('after a statement fails inside a batch, the next batch commits and leaves the lock free', async () => {
+    // The second insert breaks the primary key: it fails while it runs, not while it is prepared.
+    await expect(committer.commit([insert('duplicate'), insert('duplicate')])).rejects.toThrow(/UNIQUE/);
+    await committer.commit([insert('after-the-failure')]);
+    expect(committedAndUnlocked('after-the-failure')).toEqual({ seen: 1, lockable: true });
+    expect(committedAndUnlocked('duplicate').seen).toBe(0);
+  });
+
   it('the gateway’s connection waits for another process’s write lock, then commits', async () => {
     // Another process: this one's event loop sleeps in SQLite's busy handler while it waits.
     const holder = spawn(process.execPath, [
@@ -173,6 +181,29 @@ describe('the ledger committer (Node, local file)', () => {
     expect(performance.now() - started).toBeGreaterThan(100);
     await new Promise((resolve) => holder.once('exit', resolve));
     expect(committedAndUnlocked('gateway-after-other-process')).toEqual({ seen: 1, lockable: true });
+  });
+
+  it('after another process holds the lock past the busy timeout, the gateway’s next write commits and leaves the lock free', async () => {
+    const impatient = await openDatabase(`file:${path}`, undefined, 100);
+    const holder = spawn(process.execPath, [
+      '-e',
+      `const D = require(${JSON.stringify(require.resolve('libsql'))}); const db = new D(${JSON.stringify(path)}); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, 400);`,
+    ]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.once('data', () => resolve());
+        holder.once('error', reject);
+      });
+      await expect(impatient.client.execute(insert('refused'))).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      await new Promise((resolve) => holder.once('exit', resolve));
+      await impatient.client.execute(insert('after-the-lock'));
+      // Without new connections, this write would sit behind the refused statement, uncommitted.
+      expect(committedAndUnlocked('after-the-lock')).toEqual({ seen: 1, lockable: true });
+      expect(committedAndUnlocked('refused').seen).toBe(0);
+    } finally {
+      holder.kill();
+      impatient.close();
+    }
   });
 
   it('with the gateway’s pause, starts a batch and runs its slices only in a gap between requests', async () => {
