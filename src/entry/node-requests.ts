@@ -10,10 +10,6 @@ export class RequestsInFlight {
   private active = 0;
   private readonly waiters = new Set<() => void>();
 
-  get count(): number {
-    return this.active;
-  }
-
   begin(): void {
     this.active++;
   }
