@@ -63,13 +63,13 @@ describe('LedgerWriter', () => {
     expect(await rows()).toBe(35);
   });
 
-  it('leaves events that arrive during a commit to their own trigger, not an immediate tiny batch', async () => {
+  /** A commit whose first call waits for the test, as a local commit gives the event loop turns. */
+  function firstCommitHeld(): { commit: () => Promise<void>; started: Promise<void>; releaseFirst: () => void } {
     let commits = 0;
     let firstStarted!: () => void;
     const started = new Promise<void>((resolve) => (firstStarted = resolve));
     let releaseFirst!: () => void;
     const released = new Promise<void>((resolve) => (releaseFirst = resolve));
-    // The first commit waits for the test, as a local commit gives the event loop turns.
     const commit = async () => {
       commits++;
       if (commits === 1) {
@@ -77,6 +77,11 @@ describe('LedgerWriter', () => {
         await released;
       }
     };
+    return { commit, started, releaseFirst };
+  }
+
+  it('leaves events that arrive during a commit to their own trigger, not an immediate tiny batch', async () => {
+    const { commit, started, releaseFirst } = firstCommitHeld();
     const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 50, maxBatch: 10, defer: (p) => deferred.push(p), commit });
     const batches: number[] = [];
     writer.onCommit((events) => batches.push(events.length));
@@ -95,18 +100,7 @@ describe('LedgerWriter', () => {
   });
 
   it('schedules nothing per event while a commit is under way, and writes the full batches behind it in the same flush', async () => {
-    let commits = 0;
-    let firstStarted!: () => void;
-    const started = new Promise<void>((resolve) => (firstStarted = resolve));
-    let releaseFirst!: () => void;
-    const released = new Promise<void>((resolve) => (releaseFirst = resolve));
-    const commit = async () => {
-      commits++;
-      if (commits === 1) {
-        firstStarted();
-        await released;
-      }
-    };
+    const { commit, started, releaseFirst } = firstCommitHeld();
     let scheduled = 0;
     const defer = (promise: Promise<unknown>) => {
       scheduled++;
