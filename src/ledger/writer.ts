@@ -74,6 +74,7 @@ const CLOSE_ATTEMPTS = 5;
 export class LedgerWriter {
   private buffer: LedgerEvent[] = [];
   private flushing: Promise<void> | undefined;
+  private nextFlush: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Resolves the deferred promise of the scheduled flush, so nothing waits on a cleared timer. */
   private fireTimer: (() => void) | undefined;
@@ -138,7 +139,7 @@ export class LedgerWriter {
     this.options.defer(
       turnDone.then(() => {
         this.flushQueued = false;
-        return this.flush();
+        return this.startFlush();
       }),
     );
   }
@@ -177,13 +178,24 @@ export class LedgerWriter {
     }
   }
 
-  /** Writes everything buffered now (single-flight: concurrent callers share one flush). */
+  /**
+   * Writes everything buffered now. A flush under way owes only what was buffered when it began,
+   * so a call during one waits for one more after it (shared by every such call).
+   */
   flush(): Promise<void> {
-    if (!this.flushing) {
-      this.flushing = this.drain().finally(() => {
-        this.flushing = undefined;
-      });
-    }
+    if (!this.flushing) return this.startFlush();
+    this.nextFlush ??= this.flushing.then(() => {
+      this.nextFlush = undefined;
+      return this.flush();
+    });
+    return this.nextFlush;
+  }
+
+  /** A flush for a trigger (a full batch, the interval): it joins one under way, and what that does not owe waits for the next trigger. */
+  private startFlush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+    });
     return this.flushing;
   }
 
@@ -213,7 +225,7 @@ export class LedgerWriter {
       this.timer = undefined;
       this.fireTimer?.();
     }, delayMs);
-    this.options.defer(fired.then(() => this.flush()));
+    this.options.defer(fired.then(() => this.startFlush()));
   }
 
   /**

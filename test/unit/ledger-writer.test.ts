@@ -1,6 +1,6 @@
 import type { InStatement } from '@libsql/client';
 import { count } from 'drizzle-orm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/deps';
 import { usageEvents } from '../../src/ledger/schema';
 import { LedgerWriter } from '../../src/ledger/writer';
@@ -99,6 +99,27 @@ describe('LedgerWriter', () => {
     await writer.close();
   });
 
+  it('a flush called while another is under way resolves once the events buffered at the call are committed', async () => {
+    const { commit, started, releaseFirst } = firstCommitHeld();
+    const writer = new LedgerWriter(database.db, silentLogger, new Metrics(), { flushIntervalMs: 10_000, maxBatch: 100, defer: (p) => deferred.push(p), commit });
+    const batches: number[] = [];
+    writer.onCommit((events) => batches.push(events.length));
+    for (let i = 0; i < 3; i++) writer.add(event(i));
+    const first = writer.flush();
+    await started;
+    for (let i = 3; i < 5; i++) writer.add(event(i));
+    const second = writer.flush();
+    // Callers during the same flush share the one after it.
+    expect(writer.flush()).toBe(second);
+    releaseFirst();
+    await first;
+    expect(batches).toEqual([3]);
+    await second;
+    expect(batches).toEqual([3, 2]);
+    expect(writer.depth).toBe(0);
+    await writer.close();
+  });
+
   it('schedules nothing per event while a commit is under way, and writes the full batches behind it in the same flush', async () => {
     const { commit, started, releaseFirst } = firstCommitHeld();
     let scheduled = 0;
@@ -121,8 +142,8 @@ describe('LedgerWriter', () => {
     // At most the interval's timer, not a flush per event.
     expect(scheduled - before).toBeLessThanOrEqual(1);
     releaseFirst();
-    await writer.flush();
-    expect(batches).toEqual([10, 10, 10]);
+    // The flush under way, not a new one: the remainder waits for its own trigger.
+    await vi.waitFor(() => expect(batches).toEqual([10, 10, 10]));
     expect(writer.depth).toBe(5);
     await writer.close();
     expect(batches).toEqual([10, 10, 10, 5]);
