@@ -2,7 +2,7 @@ import type { InArgs, InStatement, InValue } from '@libsql/client';
 import Database from 'libsql';
 import { fileURLToPath } from 'node:url';
 import { retryWhileBusy } from '../db/client';
-import { nextTurn } from './node-requests';
+import { nextTurn } from '../util/turns';
 
 /**
  * Ledger batches committed through a native connection of their own to the local libSQL file,

@@ -1,5 +1,4 @@
-/** Runs a callback once the current turn of the event loop is done, after the I/O already pending. */
-export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+import { nextTurn } from '../util/turns';
 
 /**
  * The requests the server is answering, counted from their arrival until their response is

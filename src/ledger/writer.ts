@@ -3,6 +3,7 @@ import { getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import type { Logger } from '../deps';
 import type { Metrics } from '../ops/metrics';
+import { nextTurn } from '../util/turns';
 import { usageEvents } from './schema';
 
 export type LedgerEvent = typeof usageEvents.$inferSelect;
@@ -60,9 +61,6 @@ function toStatement(statement: SqlStatement): InStatement {
   return { sql, args: params as InValue[] };
 }
 const MAX_BACKOFF_MS = 30_000;
-/** Runs a callback once the current turn of the event loop is done: Node's check phase, a 0 ms timer elsewhere (Workers). */
-const afterThisTurn: (callback: () => void) => unknown =
-  (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate ?? ((callback) => setTimeout(callback, 0));
 const CLOSE_ATTEMPTS = 5;
 
 /**
@@ -133,11 +131,8 @@ export class LedgerWriter {
   private flushSoon(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    const turnDone = new Promise<void>((resolve) => {
-      afterThisTurn(resolve);
-    });
     this.options.defer(
-      turnDone.then(() => {
+      nextTurn().then(() => {
         this.flushQueued = false;
         return this.startFlush();
       }),
@@ -237,7 +232,7 @@ export class LedgerWriter {
     let owed = this.buffer.length;
     for (let first = true; owed > 0 || this.buffer.length >= this.options.maxBatch; first = false) {
       // Between batches the event loop takes a turn, its I/O first: requests are served while a backlog drains.
-      if (!first) await new Promise<void>((resolve) => afterThisTurn(resolve));
+      if (!first) await nextTurn();
       const batch = this.buffer.slice(0, this.options.maxBatch);
       try {
         await this.oneAtATime(async () => {

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import type { FlushHook, LedgerEvent } from '../ledger/writer';
+import { chunks } from '../util/chunks';
 import { PLAIN_COLUMNS, ROLLUP_COLUMNS } from './measures';
 import { DIMENSION_COLUMN_LIST, DIMENSION_COLUMNS, EVENT_DIMENSION_LIST, eventSource, fingerprintSql, histogramFromBuckets, PLAIN_COLUMN_LIST, ROLLUP_COLUMN_LIST, sumColumns } from './sources';
 import { DAY_SPAN, HOUR_SPAN, MONTH_SPAN, ROLLUP_SPANS, TAG_ROLLUP_SPANS, type Span } from './spans';
@@ -101,10 +102,7 @@ function byDimensionSets(events: readonly LedgerEvent[]): LedgerEvent[][] {
     if (members) members.push(event);
     else sets.set(set, [event]);
   }
-  const groups = [...sets.values()];
-  const parts: LedgerEvent[][] = [];
-  for (let i = 0; i < groups.length; i += DIMENSION_SETS_PER_STATEMENT) parts.push(groups.slice(i, i + DIMENSION_SETS_PER_STATEMENT).flat());
-  return parts;
+  return chunks([...sets.values()], DIMENSION_SETS_PER_STATEMENT).map((part) => part.flat());
 }
 
 /** Recomputes a month's rows of both rollup tables from their day rows. */
