@@ -134,12 +134,12 @@ describe('the ledger committer (Node, local file)', () => {
 
   it('reads on the gateway’s connection do not wait for a batch', async () => {
     let reads = 0;
-    const batch = database.exclusive(() => committer.commit([slowInsert('held-1'), slowInsert('held-2'), slowInsert('held-3')]));
+    let batchDone = false;
+    // Watched from the start: a read that waited for the batch would find it done.
+    const batch = database.exclusive(() => committer.commit([slowInsert('held-1'), slowInsert('held-2'), slowInsert('held-3')])).then(() => (batchDone = true));
     await new Promise((resolve) => setImmediate(resolve));
     await database.client.execute('SELECT count(*) FROM settings').then(() => reads++);
     await database.client.batch(['SELECT 1', 'SELECT 2'], 'read').then(() => reads++);
-    let batchDone = false;
-    void batch.then(() => (batchDone = true));
     expect({ reads, batchDone }).toEqual({ reads: 2, batchDone: false });
     await batch;
   });
