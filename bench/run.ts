@@ -20,7 +20,7 @@ import { flag, parseArgs } from '../src/cli/args';
 import { runLoad } from './lib/load';
 import { installPeers, PEER_ARMS, startPeer, type PeerInstall, type RunningPeer } from './lib/peers';
 import { probe, send, type Target } from './lib/probe';
-import { assertAlive, rssMb, sleep, stopAll, type Child } from './lib/proc';
+import { assertAlive, cpuMs, preemptions, rssMb, sleep, stopAll, type Child } from './lib/proc';
 import { renderResults } from './lib/report';
 import type { ArmInfo, LedgerCheck, Mode, RunRecord, StreamMemory } from './lib/rows';
 import { counterTotal, createKey, exportRevision, ledgerRows, startSim, startSluice, upstreamIdOf, type RunningSim, type RunningSluice } from './lib/sluice';
@@ -222,8 +222,11 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
         for (const arm of arms) {
           const concurrency = paced ? settings.pacedConcurrency : 1;
           const ratePerS = paced ? settings.pacedRate : undefined;
+          const pid = arm.child?.pid;
+          const before = pid ? { cpu: cpuMs(pid), preempted: preemptions(pid) } : undefined;
           const result = await probe(arm.targets[mode], { n: settings.probeN, warmup: 100, maxMs: 20_000, concurrency, ...(ratePerS ? { ratePerS } : {}) });
-          answered(arm, result.warmed + result.n - result.bad);
+          const served = result.warmed + result.n;
+          answered(arm, served - result.bad);
           const row = {
             ...base,
             kind: 'probe' as const,
@@ -237,9 +240,11 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
             p99: quantile(result.latencyUs, 0.99),
             ttfbP50: quantile(result.ttfbUs, 0.5),
             ttfbP99: quantile(result.ttfbUs, 0.99),
+            cpuMsPerReq: pid && before ? (cpuMs(pid) - before.cpu) / served : null,
+            preemptedPerReq: pid && before ? (preemptions(pid) - before.preempted) / served : null,
           };
           record.rows.push(row);
-          log(`probe ${mode} c=${concurrency}${paced ? ` @${ratePerS}/s` : ''} ${arm.name} rep ${rep}: p50 ${row.p50.toFixed(0)} µs, p99 ${row.p99.toFixed(0)} µs, TTFB p50 ${row.ttfbP50.toFixed(0)} µs${row.bad ? `, ${row.bad} bad` : ''}`);
+          log(`probe ${mode} c=${concurrency}${paced ? ` @${ratePerS}/s` : ''} ${arm.name} rep ${rep}: p50 ${row.p50.toFixed(0)} µs, p99 ${row.p99.toFixed(0)} µs, TTFB p50 ${row.ttfbP50.toFixed(0)} µs${row.cpuMsPerReq == null ? '' : `, CPU ${row.cpuMsPerReq.toFixed(3)} ms/req, preempted ${row.preemptedPerReq?.toFixed(2)}/req`}${row.bad ? `, ${row.bad} bad` : ''}`);
         }
         alive();
       }

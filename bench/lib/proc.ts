@@ -20,14 +20,22 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function statusField(pid: number, field: 'VmRSS' | 'VmHWM' | 'nonvoluntary_ctxt_switches'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) : 0;
+}
+
+/**
+ * How often the kernel has taken the process's main thread (its event loop) off a CPU while it
+ * could still run, so far: /proc/PID/status counts per thread, and for the process it is the main one.
+ */
+export function preemptions(pid: number): number {
+  return statusField(pid, 'nonvoluntary_ctxt_switches');
 }
 
 /** Resident set size now, in MB. */
 export function rssMb(pid: number): number {
-  return statusKb(pid, 'VmRSS') / 1024;
+  return statusField(pid, 'VmRSS') / 1024;
 }
 
 /** Samples a process's RSS every `everyMs` until stopped; returns the largest sample in MB. */

@@ -57,11 +57,13 @@ function probeTable(view: View, record: RunRecord, upstreamMs: number, concurren
         added((r) => r.p50),
         added((r) => r.p99),
         added((r) => r.ttfbP50),
+        spread(rows.map((r) => r.cpuMsPerReq ?? null), 3),
+        spread(rows.map((r) => r.preemptedPerReq ?? null), 2),
         String(rows.reduce((a, r) => a + r.bad, 0)),
       ]);
     }
   }
-  return table(['mode', 'arm', 'p50 µs', 'p90 µs', 'p99 µs', 'TTFB p50 µs', 'added p50 µs', 'added p99 µs', 'added TTFB p50 µs', 'non-200'], out);
+  return table(['mode', 'arm', 'p50 µs', 'p90 µs', 'p99 µs', 'TTFB p50 µs', 'added p50 µs', 'added p99 µs', 'added TTFB p50 µs', 'CPU ms/req', 'preempted /req', 'non-200'], out);
 }
 
 function loadTable(view: View, record: RunRecord, upstreamMs: number): string {
@@ -263,7 +265,7 @@ export function renderResults(record: RunRecord): string {
     `- Sluice ${record.sluice.commit}, started as \`npm start\` starts it (bundled, no TypeScript loader; ledger batches committed through a connection that keeps its prepared statements) with a fresh libSQL file; metering, the ledger, routing and the response cache on (nothing switched off). Its requests ask for \`${record.sluice.requestModel}\` (routed; served by \`${record.sluice.servedModel}\`); the other arms ask the sim for \`${record.sluice.upstreamModel}\`. A repeated identical request answered \`x-sluice-cache: ${record.sluice.cacheHeader}\` (temperature 0.2: not cacheable under the default policy), so every request goes upstream.`,
     `- Upstream: the simulated upstream (\`sluice sim\`, its own process). Body: a ~1 KB chat request (system prompt + 900-character ticket, max_tokens 64); \`json\` = \`stream: false\`, \`sse\` = \`stream: true\` with \`stream_options.include_usage\`.`,
     `- ${s.reps} repetition(s), arms interleaved within each; closed-loop runs ${s.durationS} s each after a ${s.warmupS} s warm-up per arm and mode (autocannon, connections ${(s.connections as number[]).join(', ')}); probes ${s.probeN} requests each (node:http keep-alive, hrtime): back to back on one connection, and over ${s.pacedConcurrency} connections paced at ${s.pacedRate} req/s in total. Cells are median [min–max] over repetitions; "added" is the arm minus direct within the same repetition.`,
-    `- CPU ms/req: the gateway process's utime+stime (/proc/PID/stat) over the run ÷ answers. RSS from /proc/PID/status (peak sampled every 200 ms during the run).`,
+    `- CPU ms/req: the gateway process's utime+stime (/proc/PID/stat) over the run ÷ answers (for probes, their 100 warm-up requests included). Preempted /req: how often the kernel took the gateway's event-loop thread off a CPU while it could still run (nonvoluntary_ctxt_switches in /proc/PID/status), per request. RSS from /proc/PID/status (peak sampled every 200 ms during the run).`,
     `- Peers: ${record.peerVersions ? Object.entries(record.peerVersions).map(([k, v]) => `${k} ${v}`).join(', ') + ' (installed by ../shared/bench/peer-portkey.sh; Portkey waits 25 ms before the first SSE chunk by design)' : 'not run (add `--peers`)'}.`,
     '',
     'On 2 shared cores the closed-loop runs with the instant upstream are CPU-bound for every arm: their latency is mostly queueing (p50 ≈ connections ÷ req/s), so "added" there measures throughput, not what one request pays. The probes show what a request pays; CPU ms/req is the number that carries over to other machines.',

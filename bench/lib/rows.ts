@@ -23,6 +23,10 @@ export interface ProbeRow extends Measured {
   p99: number;
   ttfbP50: number;
   ttfbP99: number;
+  /** The arm's process (none for direct) over the probe, warm-up included, per request answered. */
+  cpuMsPerReq: number | null;
+  /** Times its event loop's thread was taken off a CPU while it could run, per request. */
+  preemptedPerReq: number | null;
 }
 
 /** A closed-loop autocannon run. */
