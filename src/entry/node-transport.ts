@@ -1,12 +1,9 @@
 import type { LookupFunction } from 'node:net';
-import http from 'node:http';
-import https from 'node:https';
+import { Agent, Client, type Dispatcher } from 'undici';
 import { TransportError, type Transport, type UpstreamRequest, type UpstreamResponse } from '../providers/transport';
 
 interface Endpoint {
-  https: boolean;
-  hostname: string;
-  port: string | number;
+  origin: string;
   path: string;
 }
 
@@ -14,110 +11,187 @@ const utf8 = new TextDecoder();
 
 /** Upstream URLs repeat (a few base URLs, fixed paths): parsed once each. */
 const ENDPOINTS_CACHED = 256;
+/** A streamed answer the caller reads slower than the upstream sends stops reading from the socket past this many bytes. */
+const BUFFERED_BYTES_HIGH = 64 * 1024;
 
 /**
- * One upstream call. State lives on the instance and callbacks are inline arrows or methods:
- * under tsx (`npm start`), every named closure created per request also costs a
- * defineProperty call (esbuild's keepNames).
+ * No time limits of undici's own: the call's `timeoutMs` (to the response headers) is timed here,
+ * from the call's start, and a stream's silences are timed by its reader (src/gateway/idle-read.ts).
  */
-class UpstreamCall {
+const DISPATCHER_OPTIONS = { headersTimeout: 0, bodyTimeout: 0 } as const;
+
+/**
+ * One upstream call, as an undici dispatch handler: undici calls its methods as the exchange goes,
+ * so a call is one object rather than a closure per event.
+ */
+class UpstreamCall implements Dispatcher.DispatchHandlers {
   private settled = false;
+  private abortUpstream: ((error: Error) => void) | undefined;
+  private response: NodeUpstreamResponse | undefined;
   private readonly timer: ReturnType<typeof setTimeout>;
-  private readonly req: http.ClientRequest;
-  private readonly onAbort: (() => void) | undefined;
+  private readonly onCallerAbort: (() => void) | undefined;
 
   constructor(
     private readonly request: UpstreamRequest,
-    endpoint: Endpoint,
-    agent: http.Agent,
     private readonly resolve: (response: UpstreamResponse) => void,
     private readonly reject: (error: TransportError) => void,
+    /** Called once the exchange is over (a dispatcher made for this call closes). */
+    private readonly finished?: () => void,
   ) {
-    const { body } = request;
-    const headers: Record<string, string | number> = { ...request.headers };
-    if (body !== undefined) headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    this.req = (endpoint.https ? https : http).request(
-      {
-        method: request.method,
-        hostname: endpoint.hostname,
-        port: endpoint.port,
-        path: endpoint.path,
-        headers,
-        agent,
-        ...(request.address === undefined ? {} : { lookup: pinnedLookup(request.address) }),
-      },
-      (res) => this.answered(res),
-    );
-    this.timer = setTimeout(() => {
-      this.req.destroy();
-      this.fail(new TransportError('timeout', `upstream did not answer within ${request.timeoutMs} ms`));
-    }, request.timeoutMs);
+    this.timer = setTimeout(() => this.fail(new TransportError('timeout', `upstream did not answer within ${request.timeoutMs} ms`)), request.timeoutMs);
     if (request.signal) {
-      this.onAbort = () => {
-        this.req.destroy();
-        this.fail(new TransportError('aborted', 'request aborted by the caller'));
-      };
-      request.signal.addEventListener('abort', this.onAbort, { once: true });
+      this.onCallerAbort = () => this.fail(new TransportError('aborted', 'request aborted by the caller'));
+      request.signal.addEventListener('abort', this.onCallerAbort, { once: true });
     }
-    this.req.on('error', (error) => this.fail(new TransportError('connection', `upstream unreachable: ${error.message}`, { cause: error })));
-    this.req.end(body);
   }
 
-  private answered(res: http.IncomingMessage): void {
+  onConnect(abort: (error?: Error) => void): void {
+    this.abortUpstream = abort;
+    // Failed (timed out, or the caller left) before undici got this far.
+    if (this.settled && !this.response) abort(new Error('the call was given up'));
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // An informational answer (103 Early Hints) comes before the real one.
+    if (status < 200) return true;
+    if (this.settled) return false;
     this.settled = true;
     this.cleanup();
     const headers: Record<string, string> = {};
-    const raw = res.headers;
-    for (const name in raw) {
-      const value = raw[name];
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toString('latin1').toLowerCase();
+      const value = rawHeaders[i + 1]!.toString('latin1');
+      const seen = headers[name];
+      headers[name] = seen === undefined ? value : `${seen}, ${value}`;
     }
-    this.resolve(new NodeUpstreamResponse(res, this.req, headers));
+    this.response = new NodeUpstreamResponse(status, headers, resume, (error) => this.abortUpstream?.(error));
+    this.resolve(this.response);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.response ? this.response.push(chunk) : false;
+  }
+
+  onComplete(): void {
+    this.response?.end();
+    this.finished?.();
+  }
+
+  onError(error: Error): void {
+    if (this.response) this.response.fail(error);
+    else this.fail(new TransportError('connection', `upstream unreachable: ${error.message}`, { cause: error }));
+    this.finished?.();
   }
 
   private fail(error: TransportError): void {
     if (this.settled) return;
     this.settled = true;
     this.cleanup();
+    this.abortUpstream?.(error);
     this.reject(error);
   }
 
   private cleanup(): void {
     clearTimeout(this.timer);
-    if (this.onAbort) this.request.signal?.removeEventListener('abort', this.onAbort);
+    if (this.onCallerAbort) this.request.signal?.removeEventListener('abort', this.onCallerAbort);
   }
 }
 
-class NodeUpstreamResponse implements UpstreamResponse {
-  readonly status: number;
-  readonly body: AsyncIterable<Uint8Array>;
+/**
+ * The answer's body as it arrives: collected whole by `text()`, or read piece by piece through
+ * `body`. A reader that falls behind by more than BUFFERED_BYTES_HIGH pauses the socket.
+ */
+class NodeUpstreamResponse implements UpstreamResponse, AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
+  readonly body: AsyncIterable<Uint8Array> = this;
+  private readonly chunks: Buffer[] = [];
+  private bufferedBytes = 0;
+  private paused = false;
+  private collecting = false;
+  private done = false;
+  private error: Error | undefined;
+  /** A reader waiting for the next piece, or for the end. */
+  private wake: (() => void) | undefined;
 
   constructor(
-    private readonly res: http.IncomingMessage,
-    private readonly req: http.ClientRequest,
+    readonly status: number,
     readonly headers: Record<string, string>,
-  ) {
-    this.status = res.statusCode ?? 502;
-    this.body = res;
+    private readonly resume: () => void,
+    private readonly abortUpstream: (error: Error) => void,
+  ) {}
+
+  /** From undici: false asks it to stop reading until `resume`. */
+  push(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    this.bufferedBytes += chunk.byteLength;
+    this.wakeReader();
+    if (this.collecting || this.bufferedBytes < BUFFERED_BYTES_HIGH) return true;
+    this.paused = true;
+    return false;
   }
 
-  /** The whole body, collected from the stream's events (cheaper than an async iterator). */
-  text(): Promise<string> {
-    const { res } = this;
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))));
-      res.on('error', reject);
-      res.on('close', () => {
-        if (!res.complete) reject(new Error('the upstream closed the connection before the body was complete'));
-      });
-    });
+  end(): void {
+    this.done = true;
+    this.wakeReader();
+  }
+
+  fail(error: Error): void {
+    if (this.done) return;
+    this.error = new Error(`the upstream connection failed before the body was complete: ${error.message}`, { cause: error });
+    this.wakeReader();
+  }
+
+  async text(): Promise<string> {
+    this.collecting = true;
+    this.resumeIfPaused();
+    while (!this.done) {
+      if (this.error) throw this.error;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    const { chunks } = this;
+    return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    for (;;) {
+      const chunk = this.chunks.shift();
+      if (chunk) {
+        this.bufferedBytes -= chunk.byteLength;
+        if (this.bufferedBytes < BUFFERED_BYTES_HIGH) this.resumeIfPaused();
+        return { done: false, value: chunk };
+      }
+      if (this.error) throw this.error;
+      if (this.done) return { done: true, value: undefined };
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** A reader that stops early (`break` in `for await`) releases the connection. */
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    this.abort();
+    return { done: true, value: undefined };
   }
 
   abort(): void {
-    this.res.destroy();
-    this.req.destroy();
+    if (this.done || this.error) return;
+    this.error = new Error('the answer was abandoned');
+    this.abortUpstream(this.error);
+  }
+
+  private wakeReader(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private resumeIfPaused(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.resume();
   }
 }
 
@@ -131,26 +205,23 @@ function pinnedLookup(address: string): LookupFunction {
 }
 
 /**
- * The Node transport: `node:http`/`node:https` with keep-alive agents. It costs a fraction of the
- * CPU of Node 20's global fetch (undici's WHATWG layer) per call, which is most of a gateway's
- * own overhead on the request path.
+ * The Node transport: undici's dispatcher API with keep-alive connection pools per origin. Its
+ * client side costs a fraction of the CPU of Node 20's global fetch (undici's WHATWG layer on
+ * top of the same dispatcher) and of `node:http`'s ClientRequest and Agent per call, and the
+ * upstream leg is most of a gateway's own overhead on the request path.
  */
 export function createNodeTransport(options: { maxSockets?: number } = {}): { transport: Transport; close(): void } {
-  // No cap on connections per upstream by default: a capped agent queues requests inside the
+  // No cap on connections per upstream by default: a capped pool queues requests inside the
   // gateway (a thousand open streams to one provider would wait for each other), and the
-  // upstream's own limits answer with a status the caller can act on. Idle keep-alive sockets
-  // stay bounded by the agent's maxFreeSockets.
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? Infinity, keepAliveMsecs: 10_000 };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
+  // upstream's own limits answer with a status the caller can act on.
+  const agent = new Agent({ ...DISPATCHER_OPTIONS, connections: options.maxSockets ?? null });
   const endpoints = new Map<string, Endpoint>();
 
   function endpointOf(url: string): Endpoint {
     let endpoint = endpoints.get(url);
     if (!endpoint) {
       const parsed = new URL(url);
-      const isHttps = parsed.protocol === 'https:';
-      endpoint = { https: isHttps, hostname: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port || (isHttps ? 443 : 80), path: parsed.pathname + parsed.search };
+      endpoint = { origin: parsed.origin, path: parsed.pathname + parsed.search };
       if (endpoints.size >= ENDPOINTS_CACHED) endpoints.clear();
       endpoints.set(url, endpoint);
     }
@@ -159,15 +230,19 @@ export function createNodeTransport(options: { maxSockets?: number } = {}): { tr
 
   const transport: Transport = (request) =>
     new Promise<UpstreamResponse>((resolve, reject) => {
-      const endpoint = endpointOf(request.url);
-      new UpstreamCall(request, endpoint, endpoint.https ? httpsAgent : httpAgent, resolve, reject);
+      const { origin, path } = endpointOf(request.url);
+      const dispatch: Dispatcher.DispatchOptions = { origin, path, method: request.method, headers: request.headers, body: request.body ?? null };
+      if (request.address === undefined) {
+        agent.dispatch(dispatch, new UpstreamCall(request, resolve, reject));
+        return;
+      }
+      // A pinned address connects through a client of its own, closed when the exchange is over.
+      const pinned = new Client(origin, { ...DISPATCHER_OPTIONS, connect: { lookup: pinnedLookup(request.address) } });
+      pinned.dispatch(dispatch, new UpstreamCall(request, resolve, reject, () => void pinned.close()));
     });
 
   return {
     transport,
-    close: () => {
-      httpAgent.destroy();
-      httpsAgent.destroy();
-    },
+    close: () => void agent.destroy(),
   };
 }

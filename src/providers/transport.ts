@@ -1,6 +1,6 @@
 /**
- * The one door to the upstreams. On Workers it is `fetch`; on Node a keep-alive `node:http`
- * client (src/entry/node-transport.ts), because Node 20's global fetch costs most of a
+ * The one door to the upstreams. On Workers it is `fetch`; on Node undici's dispatcher with
+ * keep-alive pools (src/entry/node-transport.ts), because Node 20's global fetch costs most of a
  * millisecond of CPU per call. Adapters build requests as plain data; only this port does I/O.
  */
 export interface UpstreamRequest {
