@@ -136,7 +136,8 @@ class NodeUpstreamResponse implements UpstreamResponse, AsyncIterable<Uint8Array
   }
 
   fail(error: Error): void {
-    if (this.done) return;
+    // After abort() the reader keeps the reason it was given.
+    if (this.done || this.error) return;
     this.error = new Error(`the upstream connection failed before the body was complete: ${error.message}`, { cause: error });
     this.wakeReader();
   }
