@@ -1,5 +1,10 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeTransport } from '../../src/entry/node-transport';
 import { TransportError, type UpstreamRequest } from '../../src/providers/transport';
@@ -159,5 +164,40 @@ describe('Node transport', () => {
     const response = await call({ url: `http://hooks.sluice.invalid:${port}/hook`, address: '127.0.0.1' });
     expect(await response.text()).toBe('pinned');
     expect(host).toBe(`hooks.sluice.invalid:${port}`);
+  });
+
+  describe('over TLS', () => {
+    const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+    // A certificate for localhost and 127.0.0.1 that only a process started with NODE_EXTRA_CA_CERTS trusts.
+    const secure = https.createServer({ cert: readFileSync(fixture('cert.pem')), key: readFileSync(fixture('key.pem')) }, (req, res) => res.end(`tls ${req.headers.host}`));
+    let port: number;
+
+    beforeAll(async () => {
+      await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+      port = (secure.address() as AddressInfo).port;
+    });
+
+    afterAll(async () => {
+      secure.closeAllConnections();
+      await new Promise((resolve) => secure.close(resolve));
+    });
+
+    it('refuses an upstream whose certificate it cannot verify', async () => {
+      const error = await rejection(call({ method: 'GET', url: `https://127.0.0.1:${port}/`, body: undefined }));
+      expect(error.kind).toBe('connection');
+      expect(error.message).toMatch(/certificate/i);
+    });
+
+    it('verifies the name through a pinned address and answers', async () => {
+      const run = async (...args: string[]): Promise<unknown> => {
+        const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../helpers/https-transport.ts', import.meta.url)), ...args], {
+          env: { ...process.env, NODE_EXTRA_CA_CERTS: fixture('cert.pem') },
+        });
+        return JSON.parse(stdout) as unknown;
+      };
+      expect(await run(`https://localhost:${port}/`, '127.0.0.1')).toEqual({ status: 200, body: `tls localhost:${port}` });
+      // The certificate names localhost and 127.0.0.1, not this name: pinning the address does not skip the check.
+      expect(await run(`https://upstream.sluice.invalid:${port}/`, '127.0.0.1')).toEqual({ error: expect.stringMatching(/^upstream unreachable: .*(altnames|certificate)/i) });
+    });
   });
 });
