@@ -180,6 +180,7 @@ class NodeUpstreamResponse implements UpstreamResponse, AsyncIterable<Uint8Array
   abort(): void {
     if (this.done || this.error) return;
     this.error = new Error('the answer was abandoned');
+    this.wakeReader();
     this.abortUpstream(this.error);
   }
 

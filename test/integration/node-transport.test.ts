@@ -131,7 +131,10 @@ describe('Node transport', () => {
     const aborted = await call();
     const iterator = aborted.body[Symbol.asyncIterator]();
     expect((await iterator.next()).done).toBe(false);
+    // A read already waiting for the next piece ends too.
+    const waiting = iterator.next();
     aborted.abort();
+    await expect(waiting).rejects.toThrow(/^the answer was abandoned$/);
     await expect(iterator.next()).rejects.toThrow(/^the answer was abandoned$/);
     await closedByClient[0];
 
