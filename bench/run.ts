@@ -223,7 +223,7 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
           const concurrency = paced ? settings.pacedConcurrency : 1;
           const ratePerS = paced ? settings.pacedRate : undefined;
           const pid = arm.child?.pid;
-          const before = pid ? { cpu: cpuMs(pid), preempted: preemptions(pid) } : undefined;
+          const before = pid ? { pid, cpu: cpuMs(pid), preempted: preemptions(pid) } : undefined;
           const result = await probe(arm.targets[mode], { n: settings.probeN, warmup: 100, maxMs: 20_000, concurrency, ...(ratePerS ? { ratePerS } : {}) });
           const served = result.warmed + result.n;
           answered(arm, served - result.bad);
@@ -240,8 +240,8 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
             p99: quantile(result.latencyUs, 0.99),
             ttfbP50: quantile(result.ttfbUs, 0.5),
             ttfbP99: quantile(result.ttfbUs, 0.99),
-            cpuMsPerReq: pid && before ? (cpuMs(pid) - before.cpu) / served : null,
-            preemptedPerReq: pid && before ? (preemptions(pid) - before.preempted) / served : null,
+            cpuMsPerReq: before ? (cpuMs(before.pid) - before.cpu) / served : null,
+            preemptedPerReq: before ? (preemptions(before.pid) - before.preempted) / served : null,
           };
           record.rows.push(row);
           log(`probe ${mode} c=${concurrency}${paced ? ` @${ratePerS}/s` : ''} ${arm.name} rep ${rep}: p50 ${row.p50.toFixed(0)} µs, p99 ${row.p99.toFixed(0)} µs, TTFB p50 ${row.ttfbP50.toFixed(0)} µs${row.cpuMsPerReq == null ? '' : `, CPU ${row.cpuMsPerReq.toFixed(3)} ms/req, preempted ${row.preemptedPerReq?.toFixed(2)}/req`}${row.bad ? `, ${row.bad} bad` : ''}`);

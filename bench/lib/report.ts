@@ -57,8 +57,8 @@ function probeTable(view: View, record: RunRecord, upstreamMs: number, concurren
         added((r) => r.p50),
         added((r) => r.p99),
         added((r) => r.ttfbP50),
-        spread(rows.map((r) => r.cpuMsPerReq ?? null), 3),
-        spread(rows.map((r) => r.preemptedPerReq ?? null), 2),
+        spread(rows.map((r) => r.cpuMsPerReq), 3),
+        spread(rows.map((r) => r.preemptedPerReq), 2),
         String(rows.reduce((a, r) => a + r.bad, 0)),
       ]);
     }

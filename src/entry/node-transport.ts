@@ -147,7 +147,7 @@ class NodeUpstreamResponse implements UpstreamResponse, AsyncIterable<Uint8Array
     this.resumeIfPaused();
     while (!this.done) {
       if (this.error) throw this.error;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await this.arrival();
     }
     const { chunks } = this;
     return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
@@ -167,7 +167,7 @@ class NodeUpstreamResponse implements UpstreamResponse, AsyncIterable<Uint8Array
       }
       if (this.error) throw this.error;
       if (this.done) return { done: true, value: undefined };
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await this.arrival();
     }
   }
 
@@ -182,6 +182,11 @@ class NodeUpstreamResponse implements UpstreamResponse, AsyncIterable<Uint8Array
     this.error = new Error('the answer was abandoned');
     this.wakeReader();
     this.abortUpstream(this.error);
+  }
+
+  /** Resolves when a piece, the end or a failure arrives. */
+  private arrival(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
   }
 
   private wakeReader(): void {
