@@ -1,6 +1,7 @@
 // Report latency over a large ledger. Seeds a fresh libSQL file with N events spread evenly, in
 // time order, over November 2026 through the production LedgerWriter (its bound-SQL inserts and
-// the same rollup flush hook the gateway registers), then times the month-by-team chargeback and
+// the same rollup flush hook the gateway registers, committed as the Node entry commits them:
+// openLedgerCommitter, a connection that keeps its prepared statements), then times the month-by-team chargeback and
 // friends, and checks each total against the raw ledger's own SQL sum.
 //
 //   npx tsx bench/reports.ts [--events 1000000] [--batch 2000] [--db bench/out/reports.db] [--reuse]
@@ -14,6 +15,7 @@ import { SHIPPED_CATALOG, Catalog } from '../src/catalog/catalog';
 import { parseConfig } from '../src/config';
 import { openDatabase } from '../src/db/client';
 import { applyMigrations } from '../src/db/migrate';
+import { openLedgerCommitter } from '../src/entry/node-ledger-commit';
 import { silentLogger } from '../src/deps';
 import { LedgerWriter, type LedgerEvent } from '../src/ledger/writer';
 import { Metrics } from '../src/ops/metrics';
@@ -88,7 +90,8 @@ async function main(): Promise<void> {
   let seedCpuSeconds = 0;
   if (present < EVENTS) {
     const cpu = process.cpuUsage();
-    const writer = new LedgerWriter(db, silentLogger, new Metrics(), { flushIntervalMs: 60_000, maxBatch: BATCH, defer: () => {} });
+    const committer = openLedgerCommitter(DB_PATH);
+    const writer = new LedgerWriter(db, silentLogger, new Metrics(), { flushIntervalMs: 60_000, maxBatch: BATCH, defer: () => {}, commit: (statements) => committer.commit(statements) });
     if (ROLLUPS) writer.addFlushHook(rollupFlushHook(db));
     const started = performance.now();
     let last = started;
@@ -107,6 +110,7 @@ async function main(): Promise<void> {
       }
     }
     await writer.close();
+    committer.close();
     seedSeconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
     seedCpuSeconds = (used.user + used.system) / 1e6;
