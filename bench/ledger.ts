@@ -6,7 +6,12 @@
 // --shared-client, by the database's own client, which prepares every statement again; each
 // commit is timed. Prints one JSON object.
 //
-//   node --import tsx bench/ledger.ts [--seconds 10] [--max-depth 5000] [--shared-client]
+// By default every event has the same key and model, which is the cheapest case for the rollups
+// the writer maintains: one dimension set per batch. With --principals N the events come from N
+// keys (in 12 teams and 40 projects, with tags) on 8 models, as a shared gateway's do, and most
+// events of a batch add to rollup rows of their own.
+//
+//   node --import tsx bench/ledger.ts [--seconds 10] [--max-depth 5000] [--principals 200] [--shared-client]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +21,12 @@ import { openDatabase } from '../src/db/client';
 import { applyMigrations } from '../src/db/migrate';
 import { silentLogger, systemClock, type Deps } from '../src/deps';
 import { createServices } from '../src/gateway/services';
+import type { LedgerEvent } from '../src/ledger/writer';
 import { TransportError } from '../src/providers/transport';
 import { ledgerEvent } from '../test/helpers/ledger';
+import { randomEvent, seededRandom } from '../test/helpers/ledger-events';
 import { openLedgerCommitter } from '../src/entry/node-ledger-commit';
+import { benchPools } from './lib/ledger-pools';
 import { quantile } from './lib/stats';
 
 const args = parseArgs(process.argv.slice(2), ['shared-client']);
@@ -26,6 +34,15 @@ const SECONDS = Number(flag(args, 'seconds') ?? 10);
 /** The producer waits while this many events are buffered: what is measured is what the writer sustains. */
 const MAX_DEPTH = Number(flag(args, 'max-depth') ?? 5000);
 const SHARED_CLIENT = args.flags.has('shared-client');
+const PRINCIPALS = Number(flag(args, 'principals') ?? 1);
+
+/** The event appended as the i-th, at `time`. */
+function eventSource(): (i: number, time: number) => LedgerEvent {
+  if (PRINCIPALS <= 1) return (i, time) => ({ ...ledgerEvent(i), time });
+  const pools = benchPools(PRINCIPALS);
+  const random = seededRandom(20261126);
+  return (_i, time) => randomEvent(random, time, pools);
+}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-ledger-bench-'));
@@ -60,6 +77,7 @@ async function main(): Promise<void> {
       committed += events.length;
     });
 
+    const nextEvent = eventSource();
     const base = Date.now();
     let added = 0;
     let maxDepth = 0;
@@ -71,9 +89,7 @@ async function main(): Promise<void> {
         continue;
       }
       for (let i = 0; i < 100; i++) {
-        const event = ledgerEvent(added);
-        event.time = base + added;
-        ledger.add(event);
+        ledger.add(nextEvent(added, base + added));
         added++;
       }
       maxDepth = Math.max(maxDepth, ledger.depth);
@@ -96,6 +112,7 @@ async function main(): Promise<void> {
         commitMsP50: Number(quantile(commitMs, 0.5).toFixed(3)),
         commitMsP99: Number(quantile(commitMs, 0.99).toFixed(3)),
         committer: committer ? 'ledger committer' : 'shared client',
+        principals: PRINCIPALS,
       }),
     );
     if (rows !== added) process.exitCode = 1;

@@ -24,7 +24,8 @@ import type { GroupDimension } from '../src/reports/dimensions';
 import { runReport } from '../src/reports/report';
 import { ensureRollupState, rollupFlushHook } from '../src/reports/rollups';
 import { DAY_MS } from '../src/reports/time';
-import { randomEvent, seededRandom, type EventPools } from '../test/helpers/ledger-events';
+import { randomEvent, seededRandom } from '../test/helpers/ledger-events';
+import { benchPools } from './lib/ledger-pools';
 
 const args = parseArgs(process.argv.slice(2), ['reuse', 'no-rollups']);
 const ROLLUPS = !args.flags.has('no-rollups');
@@ -36,27 +37,7 @@ const MONTH_END = Date.UTC(2026, 11, 1);
 
 const random = seededRandom(20261125);
 
-// 200 keys in 12 teams and 40 projects with their own tags; 8 models on 3 providers. Request
-// tags (a `feature` on some requests) come on top, as in randomEvent.
-const POOLS: EventPools = {
-  keys: Array.from({ length: 200 }, (_, i) => ({
-    id: `key_bench_${String(i).padStart(3, '0')}`,
-    user: i % 3 === 0 ? null : `user-${i % 60}`,
-    team: `team-${i % 12}`,
-    project: `project-${i % 40}`,
-    tags: { env: i % 5 === 0 ? 'staging' : 'prod', cost_center: `cc-${i % 9}` },
-  })),
-  models: [
-    { id: 'gpt-4o-mini', provider: 'openai', family: 'gpt-4o' },
-    { id: 'gpt-4o', provider: 'openai', family: 'gpt-4o' },
-    { id: 'gpt-4.1-mini', provider: 'openai', family: 'gpt-4.1' },
-    { id: 'claude-haiku-4-5', provider: 'anthropic', family: null },
-    { id: 'claude-sonnet-4-5', provider: 'anthropic', family: null },
-    { id: 'nova-micro', provider: 'bedrock', family: 'nova' },
-    { id: 'nova-lite', provider: 'bedrock', family: 'nova' },
-    { id: 'bedrock-claude-haiku-4-5', provider: 'bedrock', family: null },
-  ],
-};
+const POOLS = benchPools(200);
 
 /** The i-th of N events: in time order across the month, as a live gateway writes them. */
 function event(i: number): LedgerEvent {

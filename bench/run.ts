@@ -350,6 +350,9 @@ async function streamMemory(dir: string): Promise<void> {
  * Runs a side benchmark (`node --import tsx bench/<file> ...`) and keeps what it printed: the
  * JSON object it ends with, or (markdown) its whole report.
  */
+/** Keys (in teams and projects, with tags, on 8 models) of the ledger run that stands for a shared gateway. */
+const LEDGER_PRINCIPALS = 200;
+
 function side(name: string, file: string, extra: string[], format: 'json' | 'markdown' = 'json'): void {
   if (!existsSync(file)) {
     record.notes.push(`${name}: ${file} is not in this checkout; skipped.`);
@@ -372,7 +375,11 @@ async function main(): Promise<void> {
     }
     if (settings.only.includes('gateway')) for (const upstreamMs of settings.upstreamMs) await gatewayMatrix(upstreamMs, dir, peers);
     if (settings.only.includes('streams')) await streamMemory(dir);
-    if (settings.only.includes('ledger')) side('ledger', 'bench/ledger.ts', ['--seconds', String(settings.ledgerSeconds)]);
+    if (settings.only.includes('ledger')) {
+      // One principal is the writer's cheapest case; a shared gateway's many principals add rollup rows of their own.
+      side('ledger', 'bench/ledger.ts', ['--seconds', String(settings.ledgerSeconds)]);
+      side('ledger-principals', 'bench/ledger.ts', ['--seconds', String(settings.ledgerSeconds), '--principals', String(LEDGER_PRINCIPALS)]);
+    }
     if (settings.only.includes('scorer')) side('scorer', 'bench/scorer.ts', [], 'markdown');
     if (settings.only.includes('reports')) {
       if (existsSync('bench/reports.ts')) {
