@@ -3,6 +3,7 @@ import Database from 'libsql';
 import { fileURLToPath } from 'node:url';
 import { retryWhileBusy } from '../db/client';
 import { nextTurn } from '../util/turns';
+import type { RequestsInFlight } from './node-requests';
 
 /**
  * Ledger batches committed through a native connection of their own to the local libSQL file,
@@ -52,8 +53,18 @@ function bound(args: InArgs | undefined): unknown[] | Record<string, unknown> {
 }
 
 /**
+ * The gateway's pause: a gap between requests, waited for at most `maxWaitMs`; none while the
+ * ledger is `behind`, so that a batch then runs in one stretch and requests are served between
+ * batches (the writer gives the event loop a turn there). Gaps hold the ledger to about a slice per
+ * `maxWaitMs` under sustained load, which with many principals is less than it needs.
+ */
+export function pauseBetweenRequests(requests: RequestsInFlight, maxWaitMs: number, behind: () => boolean): () => Promise<void> {
+  return () => (behind() ? Promise.resolve() : requests.gap(maxWaitMs));
+}
+
+/**
  * `pause` is awaited before a batch and between its slices; by default it is one turn of the event
- * loop. The gateway waits for a gap between requests (RequestsInFlight.gap).
+ * loop. The gateway waits for a gap between requests (pauseBetweenRequests).
  */
 export function openLedgerCommitter(path: string, pause: () => Promise<void> = nextTurn): LedgerCommitter {
   let database: Database.Database | undefined;

@@ -10,7 +10,7 @@ import { openDatabase, type Database } from '../../src/db/client';
 import { RequestsInFlight } from '../../src/entry/node-requests';
 import { applyMigrations } from '../../src/db/migrate';
 import { silentLogger } from '../../src/deps';
-import { localDatabasePath, openLedgerCommitter, type LedgerCommitter } from '../../src/entry/node-ledger-commit';
+import { localDatabasePath, openLedgerCommitter, pauseBetweenRequests, type LedgerCommitter } from '../../src/entry/node-ledger-commit';
 import { LedgerWriter } from '../../src/ledger/writer';
 import { Metrics } from '../../src/ops/metrics';
 import { rollupFlushHook } from '../../src/reports/rollups';
@@ -208,7 +208,7 @@ describe('the ledger committer (Node, local file)', () => {
 
   it('with the gateway’s pause, starts a batch and runs its slices only in a gap between requests', async () => {
     const requests = new RequestsInFlight();
-    const patient = openLedgerCommitter(path, () => requests.gap(60_000));
+    const patient = openLedgerCommitter(path, pauseBetweenRequests(requests, 60_000, () => false));
     try {
       requests.begin();
       let committed = false;
@@ -234,6 +234,32 @@ describe('the ledger committer (Node, local file)', () => {
       expect(order).toEqual(['request', 'batch']);
     } finally {
       patient.close();
+    }
+  });
+
+  it('with the gateway’s pause, runs a batch in one stretch while the ledger is behind, requests in flight or not', async () => {
+    const requests = new RequestsInFlight();
+    let behind = true;
+    const hurried = openLedgerCommitter(path, pauseBetweenRequests(requests, 60_000, () => behind));
+    try {
+      requests.begin();
+      let turns = 0;
+      const counting = setInterval(() => turns++, 0);
+      await hurried.commit([slowInsert('behind-1'), slowInsert('behind-2'), slowInsert('behind-3')]);
+      clearInterval(counting);
+      expect(turns).toBe(0);
+      expect(await scalar(`SELECT count(*) FROM settings WHERE name LIKE 'behind-%'`)).toBe(3);
+
+      // Caught up, it waits for a gap again.
+      behind = false;
+      let committed = false;
+      const commit = hurried.commit([insert('caught-up')]).then(() => (committed = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(committed).toBe(false);
+      requests.end();
+      await commit;
+    } finally {
+      hurried.close();
     }
   });
 
