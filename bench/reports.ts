@@ -1,8 +1,8 @@
 // Report latency over a large ledger. Seeds a fresh libSQL file with N events spread evenly, in
 // time order, over November 2026 through the production LedgerWriter (its bound-SQL inserts and
 // the same rollup flush hook the gateway registers, committed as the Node entry commits them:
-// openLedgerCommitter, a connection that keeps its prepared statements), then times the month-by-team chargeback and
-// friends, and checks each total against the raw ledger's own SQL sum.
+// openLedgerCommitter, a connection that keeps its prepared statements), then times the
+// month-by-team chargeback and friends, and checks each total against the raw ledger's own SQL sum.
 //
 //   npx tsx bench/reports.ts [--events 1000000] [--batch 2000] [--db bench/out/reports.db] [--reuse]
 //   npx tsx bench/reports.ts --events 200000 --no-rollups   (the ledger writer alone, for the rollups' cost)

@@ -346,13 +346,13 @@ async function streamMemory(dir: string): Promise<void> {
   await sim.child.stop();
 }
 
+/** Keys (in teams and projects, with tags, on 8 models) of the ledger run that stands for a shared gateway. */
+const LEDGER_PRINCIPALS = 200;
+
 /**
  * Runs a side benchmark (`node --import tsx bench/<file> ...`) and keeps what it printed: the
  * JSON object it ends with, or (markdown) its whole report.
  */
-/** Keys (in teams and projects, with tags, on 8 models) of the ledger run that stands for a shared gateway. */
-const LEDGER_PRINCIPALS = 200;
-
 function side(name: string, file: string, extra: string[], format: 'json' | 'markdown' = 'json'): void {
   if (!existsSync(file)) {
     record.notes.push(`${name}: ${file} is not in this checkout; skipped.`);

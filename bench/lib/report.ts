@@ -236,7 +236,7 @@ function sideSections(record: RunRecord): string[] {
       table(
         ['principals', 'events appended', 'rows in usage_events', 'events/s sustained', 'µs per event', 'commit ms p50', 'commit ms p99', 'largest buffer depth', 'lost'],
         ledgerRuns.map((run) => [
-          String(run.principals ?? 1),
+          String(run.principals),
           String(run.events),
           String(run.rows),
           fixed(run.eventsPerS, 0),
@@ -277,7 +277,7 @@ interface LedgerRun {
   maxBatch: number;
   commitMsP50: number;
   commitMsP99: number;
-  principals?: number;
+  principals: number;
 }
 
 export function renderResults(record: RunRecord): string {
