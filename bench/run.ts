@@ -20,7 +20,7 @@ import { flag, parseArgs } from '../src/cli/args';
 import { runLoad } from './lib/load';
 import { installPeers, PEER_ARMS, startPeer, type PeerInstall, type RunningPeer } from './lib/peers';
 import { probe, send, type Target } from './lib/probe';
-import { assertAlive, cpuMs, preemptions, rssMb, sleep, stopAll, type Child } from './lib/proc';
+import { assertAlive, cpuMs, keepCoresBusy, preemptions, rssMb, sleep, stopAll, type Child } from './lib/proc';
 import { renderResults } from './lib/report';
 import type { ArmInfo, LedgerCheck, Mode, RunRecord, StreamMemory } from './lib/rows';
 import { counterTotal, createKey, exportRevision, ledgerRows, startSim, startSluice, upstreamIdOf, type RunningSim, type RunningSluice } from './lib/sluice';
@@ -72,6 +72,17 @@ function findUp(path: string): string {
   }
   return join('..', path);
 }
+
+/**
+ * The probes of each repetition: back to back on one connection, then paced over many connections
+ * with the cores left to idle between requests, and paced again with them kept busy (see
+ * keepCoresBusy).
+ */
+const PROBES = [
+  { paced: false, coresBusy: false },
+  { paced: true, coresBusy: false },
+  { paced: true, coresBusy: true },
+] as const;
 
 /** The model the Sluice arm asks for: a routed request (`auto:<family>`), so routing runs. */
 const SLUICE_MODEL = 'auto:gpt';
@@ -218,7 +229,8 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
     }
     for (let rep = 1; rep <= settings.reps; rep++) {
       const base = { upstreamMs, mode, rep };
-      for (const paced of [false, true]) {
+      for (const { paced, coresBusy } of PROBES) {
+        const busy = coresBusy ? await keepCoresBusy(cpus().length) : undefined;
         for (const arm of arms) {
           const concurrency = paced ? settings.pacedConcurrency : 1;
           const ratePerS = paced ? settings.pacedRate : undefined;
@@ -233,6 +245,7 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
             arm: arm.name,
             concurrency,
             ratePerS: ratePerS ?? null,
+            coresBusy,
             n: result.n,
             bad: result.bad,
             p50: quantile(result.latencyUs, 0.5),
@@ -244,8 +257,9 @@ async function gatewayMatrix(upstreamMs: number, dir: string, peers: PeerInstall
             preemptedPerReq: before ? (preemptions(before.pid) - before.preempted) / served : null,
           };
           record.rows.push(row);
-          log(`probe ${mode} c=${concurrency}${paced ? ` @${ratePerS}/s` : ''} ${arm.name} rep ${rep}: p50 ${row.p50.toFixed(0)} µs, p99 ${row.p99.toFixed(0)} µs, TTFB p50 ${row.ttfbP50.toFixed(0)} µs${row.cpuMsPerReq == null ? '' : `, CPU ${row.cpuMsPerReq.toFixed(3)} ms/req, preempted ${row.preemptedPerReq?.toFixed(2)}/req`}${row.bad ? `, ${row.bad} bad` : ''}`);
+          log(`probe ${mode} c=${concurrency}${paced ? ` @${ratePerS}/s` : ''}${coresBusy ? ' cores busy' : ''} ${arm.name} rep ${rep}: p50 ${row.p50.toFixed(0)} µs, p99 ${row.p99.toFixed(0)} µs, TTFB p50 ${row.ttfbP50.toFixed(0)} µs${row.cpuMsPerReq == null ? '' : `, CPU ${row.cpuMsPerReq.toFixed(3)} ms/req, preempted ${row.preemptedPerReq?.toFixed(2)}/req`}${row.bad ? `, ${row.bad} bad` : ''}`);
         }
+        await busy?.stop();
         alive();
       }
       for (const connections of settings.connections) {

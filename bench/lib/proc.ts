@@ -159,4 +159,25 @@ export function assertAlive(...list: Array<Child | undefined>): void {
   }
 }
 
+/**
+ * One busy loop per core under SCHED_IDLE, so the cores never halt while they run: a task of any
+ * other policy takes the core from them at once. On a VM an idle core halts, and waking it (and
+ * warming its caches) costs every process hop of a request; the busy variant of a probe shows what
+ * the arms cost with that left out. Resolves once every loop has its policy.
+ */
+export async function keepCoresBusy(cores: number): Promise<{ stop(): Promise<void> }> {
+  const spinners: Child[] = [];
+  try {
+    for (let i = 0; i < cores; i++) {
+      const { child } = await startNode(`busy-core-${i}`, ['-e', 'for (;;);'], {});
+      spinners.push(child);
+      execFileSync('chrt', ['--idle', '--pid', '0', String(child.pid)]);
+    }
+  } catch (error) {
+    await Promise.all(spinners.map((s) => s.stop(1000)));
+    throw new Error(`could not keep the cores busy (chrt from util-linux runs the loops under SCHED_IDLE): ${String(error)}`);
+  }
+  return { stop: async () => void (await Promise.all(spinners.map((s) => s.stop(1000)))) };
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -14,8 +14,10 @@ function table(header: string[], rows: string[][]): string {
 class View {
   constructor(private readonly rows: readonly Row[]) {}
 
-  probes(upstreamMs: number, mode: Mode, arm: string, concurrency: number): ProbeRow[] {
-    return this.rows.filter((r): r is ProbeRow => r.kind === 'probe' && r.upstreamMs === upstreamMs && r.mode === mode && r.arm === arm && r.concurrency === concurrency);
+  probes(upstreamMs: number, mode: Mode, arm: string, concurrency: number, coresBusy = false): ProbeRow[] {
+    return this.rows.filter(
+      (r): r is ProbeRow => r.kind === 'probe' && r.upstreamMs === upstreamMs && r.mode === mode && r.arm === arm && r.concurrency === concurrency && r.coresBusy === coresBusy,
+    );
   }
 
   loads(upstreamMs: number, mode: Mode, arm: string, connections: number): LoadRow[] {
@@ -39,12 +41,12 @@ function armsOf(rows: readonly Row[], upstreamMs: number): string[] {
   return [...new Set(rows.filter((r) => r.upstreamMs === upstreamMs).map((r) => r.arm))];
 }
 
-function probeTable(view: View, record: RunRecord, upstreamMs: number, concurrency: number): string {
+function probeTable(view: View, record: RunRecord, upstreamMs: number, concurrency: number, coresBusy = false): string {
   const out: string[][] = [];
   for (const mode of record.settings.modes as Mode[]) {
-    const direct = view.probes(upstreamMs, mode, 'direct', concurrency);
+    const direct = view.probes(upstreamMs, mode, 'direct', concurrency, coresBusy);
     for (const arm of armsOf(record.rows, upstreamMs)) {
-      const rows = view.probes(upstreamMs, mode, arm, concurrency);
+      const rows = view.probes(upstreamMs, mode, arm, concurrency, coresBusy);
       if (rows.length === 0) continue;
       const added = (pick: (r: ProbeRow) => number): string => (arm === 'direct' ? '' : spread(View.paired(rows, direct, pick), 0));
       out.push([
@@ -172,10 +174,13 @@ function targets(view: View, record: RunRecord): Target[] {
     out.push({ what, measured: values.length ? `${spread(values, digits)} ${unit}` : 'not measured', met: values.length ? m <= limit : undefined });
   };
   if (has('json')) {
-    const d = view.probes(0, 'json', 'direct', paced);
-    const s = view.probes(0, 'json', 'sluice', paced);
-    check(`added p50 at ${paced} connections (paced, ${record.settings.pacedRate} req/s) ≤ 500 µs`, View.paired(s, d, (r) => r.p50), 'µs', 0, 500);
-    check(`added p99 at ${paced} connections (paced) ≤ 2000 µs`, View.paired(s, d, (r) => r.p99), 'µs', 0, 2000);
+    for (const coresBusy of [false, true]) {
+      const d = view.probes(0, 'json', 'direct', paced, coresBusy);
+      const s = view.probes(0, 'json', 'sluice', paced, coresBusy);
+      const cores = coresBusy ? 'cores kept busy' : 'cores idle between requests';
+      check(`added p50 at ${paced} connections (paced, ${record.settings.pacedRate} req/s, ${cores}) ≤ 500 µs`, View.paired(s, d, (r) => r.p50), 'µs', 0, 500);
+      check(`added p99 at ${paced} connections (paced, ${cores}) ≤ 2000 µs`, View.paired(s, d, (r) => r.p99), 'µs', 0, 2000);
+    }
     const lc = view.loads(0, 'json', 'sluice', 32);
     const ld = view.loads(0, 'json', 'direct', 32);
     check('added p50 at 32 connections, closed loop (saturated: queueing) ≤ 0.5 ms', View.paired(lc, ld, (r) => r.p50), 'ms', 1, 0.5);
@@ -292,7 +297,7 @@ export function renderResults(record: RunRecord): string {
     `- Machine: ${m.cores} cores (${m.cpu}), Node ${m.node}; load average at the start ${m.load}. The machine is shared, so absolute numbers move with its neighbours: compare arms within this run, not with other runs.`,
     `- Sluice ${record.sluice.commit}, started as \`npm start\` starts it (bundled, no TypeScript loader; ledger batches committed through a connection that keeps its prepared statements) with a fresh libSQL file; metering, the ledger, routing and the response cache on (nothing switched off). Its requests ask for \`${record.sluice.requestModel}\` (routed; served by \`${record.sluice.servedModel}\`); the other arms ask the sim for \`${record.sluice.upstreamModel}\`. A repeated identical request answered \`x-sluice-cache: ${record.sluice.cacheHeader}\` (temperature 0.2: not cacheable under the default policy), so every request goes upstream.`,
     `- Upstream: the simulated upstream (\`sluice sim\`, its own process). Body: a ~1 KB chat request (system prompt + 900-character ticket, max_tokens 64); \`json\` = \`stream: false\`, \`sse\` = \`stream: true\` with \`stream_options.include_usage\`.`,
-    `- ${s.reps} repetition(s), arms interleaved within each; closed-loop runs ${s.durationS} s each after a ${s.warmupS} s warm-up per arm and mode (autocannon, connections ${(s.connections as number[]).join(', ')}); probes ${s.probeN} requests each (node:http keep-alive, hrtime): back to back on one connection, and over ${s.pacedConcurrency} connections paced at ${s.pacedRate} req/s in total. Cells are median [min–max] over repetitions; "added" is the arm minus direct within the same repetition.`,
+    `- ${s.reps} repetition(s), arms interleaved within each; closed-loop runs ${s.durationS} s each after a ${s.warmupS} s warm-up per arm and mode (autocannon, connections ${(s.connections as number[]).join(', ')}); probes ${s.probeN} requests each (node:http keep-alive, hrtime): back to back on one connection, and over ${s.pacedConcurrency} connections paced at ${s.pacedRate} req/s in total (twice: with the cores left to idle between requests, and kept busy). Cells are median [min–max] over repetitions; "added" is the arm minus direct within the same repetition.`,
     `- CPU ms/req: the gateway process's utime+stime (/proc/PID/stat) over the run ÷ answers (for probes, their 100 warm-up requests included). Preempted /req: how often the kernel took the gateway's event-loop thread off a CPU while it could still run (nonvoluntary_ctxt_switches in /proc/PID/status), per request. RSS from /proc/PID/status (peak sampled every 200 ms during the run).`,
     `- Peers: ${record.peerVersions ? Object.entries(record.peerVersions).map(([k, v]) => `${k} ${v}`).join(', ') + ' (installed by ../shared/bench/peer-portkey.sh; Portkey waits 25 ms before the first SSE chunk by design)' : 'not run (add `--peers`)'}.`,
     '',
@@ -311,6 +316,14 @@ export function renderResults(record: RunRecord): string {
     lines.push(`## ${upstreamName(upstreamMs)[0]!.toUpperCase()}${upstreamName(upstreamMs).slice(1)}`, '');
     lines.push('### One connection, back to back (added latency)', '', probeTable(view, record, upstreamMs, 1), '');
     lines.push(`### ${s.pacedConcurrency} connections, paced at ${s.pacedRate} req/s in total`, '', probeTable(view, record, upstreamMs, s.pacedConcurrency as number), '');
+    lines.push(
+      `### ${s.pacedConcurrency} connections, paced at ${s.pacedRate} req/s in total, cores kept busy`,
+      '',
+      'The same probe with a busy loop per core under SCHED_IDLE, for every arm: the cores never halt, and any other process takes a core from the loop at once. Between paced requests the cores are otherwise idle; on this VM an idle core halts, and waking it and warming its caches is paid at every process hop of a request (client, gateway, upstream, gateway, client). Left out this way, what remains is closer to what the gateway itself costs.',
+      '',
+      probeTable(view, record, upstreamMs, s.pacedConcurrency as number, true),
+      '',
+    );
     lines.push('### Closed loop (autocannon)', '', loadTable(view, record, upstreamMs), '');
     for (const peer of [...armsOf(record.rows, upstreamMs).filter((a) => a.startsWith('sluice@')), 'portkey', 'hono-min']) {
       const ratios = peerRatioTable(view, record, upstreamMs, peer);

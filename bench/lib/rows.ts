@@ -16,6 +16,8 @@ export interface ProbeRow extends Measured {
   kind: 'probe';
   concurrency: number;
   ratePerS: number | null;
+  /** Whether a SCHED_IDLE busy loop per core kept the cores out of idle (proc.ts keepCoresBusy). */
+  coresBusy: boolean;
   n: number;
   bad: number;
   p50: number;
