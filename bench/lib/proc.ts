@@ -167,6 +167,7 @@ export function assertAlive(...list: Array<Child | undefined>): void {
  */
 export async function keepCoresBusy(cores: number): Promise<{ stop(): Promise<void> }> {
   const spinners: Child[] = [];
+  const stop = async (): Promise<void> => void (await Promise.all(spinners.map((spinner) => spinner.stop(1000))));
   try {
     for (let i = 0; i < cores; i++) {
       const { child } = await startNode(`busy-core-${i}`, ['-e', 'for (;;);'], {});
@@ -174,10 +175,10 @@ export async function keepCoresBusy(cores: number): Promise<{ stop(): Promise<vo
       execFileSync('chrt', ['--idle', '--pid', '0', String(child.pid)]);
     }
   } catch (error) {
-    await Promise.all(spinners.map((s) => s.stop(1000)));
+    await stop();
     throw new Error(`could not keep the cores busy (chrt from util-linux runs the loops under SCHED_IDLE): ${String(error)}`);
   }
-  return { stop: async () => void (await Promise.all(spinners.map((s) => s.stop(1000)))) };
+  return { stop };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
