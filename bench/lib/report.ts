@@ -319,7 +319,7 @@ export function renderResults(record: RunRecord): string {
     lines.push(
       `### ${s.pacedConcurrency} connections, paced at ${s.pacedRate} req/s in total, cores kept busy`,
       '',
-      'The same probe with a busy loop per core under SCHED_IDLE, for every arm: the cores never halt, and any other process takes a core from the loop at once. Between paced requests the cores are otherwise idle; on this VM an idle core halts, and waking it and warming its caches is paid at every process hop of a request (client, gateway, upstream, gateway, client). Left out this way, what remains is closer to what the gateway itself costs.',
+      'The same probe with a busy loop per core under SCHED_IDLE, for every arm: the cores never halt, and any other process takes a core from the loop at once. Between paced requests the cores are otherwise idle; on this VM an idle core halts, and waking it and warming its caches is paid at every process hop of a request (client, gateway, upstream, gateway, client). Left out this way, what remains at p50 is closer to what the gateway itself costs. The loops are not free: with them the kernel preempts the gateways\' event-loop threads more often (preempted /req), so read the tails (p99) beside the table above.',
       '',
       probeTable(view, record, upstreamMs, s.pacedConcurrency as number, true),
       '',
