@@ -4,7 +4,7 @@ import { handleChat, type ChatOutcome, type PassthroughOutcome } from '../src/ga
 import { parseHints } from '../src/gateway/hints';
 import { requireKey } from '../src/http/auth';
 import { readJson } from '../src/http/body';
-import { callerSignal } from '../src/http/raw';
+import { callerSignal, sendJson } from '../src/http/raw';
 import { renderError } from '../src/http/errors';
 import { speaks } from '../src/http/protocol';
 import { sendStream } from '../src/http/stream';
@@ -38,12 +38,12 @@ function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome, 
     case 'deferred':
       return deferredAccepted(outcome, c.req.url);
     case 'native-completion':
-      return new Response(outcome.body, { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
+      return sendJson(c, outcome.headers, outcome.body);
     case 'native-stream':
       return sendStream(c, { ...outcome.headers, ...SSE_HEADERS }, outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamError });
     case 'completion': {
       const message = messageFromCompletion(outcome.result.completion, outcome.result.usage, messageId);
-      return new Response(JSON.stringify(message), { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
+      return sendJson(c, outcome.headers, JSON.stringify(message));
     }
     case 'stream': {
       const writer = new MessagesEventWriter(messageId);

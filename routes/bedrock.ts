@@ -5,7 +5,7 @@ import { handleChat, type ChatOutcome, type PassthroughOutcome } from '../src/ga
 import { parseHints, type RequestHints } from '../src/gateway/hints';
 import { requireKey } from '../src/http/auth';
 import { readJson } from '../src/http/body';
-import { callerSignal } from '../src/http/raw';
+import { callerSignal, sendJson } from '../src/http/raw';
 import { speaks } from '../src/http/protocol';
 import { sendStream } from '../src/http/stream';
 import type { AppEnv } from '../src/http/types';
@@ -43,12 +43,12 @@ function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome):
     case 'deferred':
       return deferredAccepted(outcome, c.req.url);
     case 'native-completion':
-      return new Response(outcome.body, { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
+      return sendJson(c, headers, outcome.body);
     case 'native-stream':
       return sendStream(c, { ...headers, 'content-type': EVENT_STREAM }, outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamException });
     case 'completion': {
       const answer = converseFromCompletion(outcome.result.completion, outcome.result.usage, latencyMs(c));
-      return new Response(JSON.stringify(answer), { status: 200, headers: { ...headers, 'content-type': 'application/json' } });
+      return sendJson(c, headers, JSON.stringify(answer));
     }
     case 'stream': {
       const writer = new ConverseEventWriter(() => latencyMs(c));

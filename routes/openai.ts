@@ -6,7 +6,7 @@ import { parseHints } from '../src/gateway/hints';
 import { listModels } from '../src/catalog/list-models';
 import { SluiceError } from '../src/errors';
 import { readJson } from '../src/http/body';
-import { callerSignal, requestHeader } from '../src/http/raw';
+import { callerSignal, requestHeader, sendJson } from '../src/http/raw';
 import { renderError } from '../src/http/errors';
 import { requireKey } from '../src/http/auth';
 import { speaks } from '../src/http/protocol';
@@ -39,8 +39,7 @@ const openAIEvents = (includeUsage: boolean): StreamFormat<ChatCompletionChunk> 
 function respond(c: Context<AppEnv>, outcome: ChatOutcome, includeUsage: boolean): Response {
   if (outcome.kind === 'deferred') return deferredAccepted(outcome, c.req.url);
   if (outcome.kind === 'completion') {
-    const body = outcome.result.rawBody ?? JSON.stringify(outcome.result.completion);
-    return new Response(body, { status: 200, headers: { ...outcome.headers, 'content-type': 'application/json' } });
+    return sendJson(c, outcome.headers, outcome.result.rawBody ?? JSON.stringify(outcome.result.completion));
   }
   const headers = { ...outcome.headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
   return sendStream(c, headers, outcome.chunks, openAIEvents(includeUsage));

@@ -10,6 +10,7 @@ import { FlushBuffer } from './flush-buffer';
 import { ByteLru } from './lru';
 import type { ResponseCachePlan } from './policy';
 import { responseCacheKey } from './response-key';
+import { utf8Length } from '../util/utf8';
 import { responseCache } from './schema';
 
 /** A stored answer, as served on a hit. Shared between hits: never mutate it. */
@@ -106,7 +107,7 @@ export class ResponseCache {
   /** Stores a successful answer for a request that missed (or asked for a refresh). */
   store(lookup: Extract<ResponseLookup, { status: 'miss' }>, completion: ChatCompletion, tier: ServiceTier, fill: CostAttribution): void {
     const json = JSON.stringify(completion);
-    const sizeBytes = new TextEncoder().encode(json).byteLength;
+    const sizeBytes = utf8Length(json);
     if (sizeBytes > this.options.maxEntryBytes) return;
     const now = this.clock.now();
     const answer: CachedAnswer = deepFreeze({ completion: JSON.parse(json) as ChatCompletion, tier, fill, expiresAt: now + lookup.plan.ttlMs });

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { SluiceError } from '../errors';
 import type { CallerSignal } from '../providers/transport';
 import type { AppEnv } from './types';
+import { utf8Length } from '../util/utf8';
 
 /**
  * On @hono/node-server, `c.env` carries Node's own request and response. Reading the body and
@@ -67,7 +68,7 @@ export async function readBodyText(c: Context<AppEnv>, limit: number): Promise<s
   const node = nodeBindings(c);
   if (!node) {
     const text = await c.req.text();
-    if (text.length > limit && new TextEncoder().encode(text).byteLength > limit) throw tooLarge(limit);
+    if (text.length > limit && utf8Length(text) > limit) throw tooLarge(limit);
     return text;
   }
   return readNodeBody(node.incoming, limit);
@@ -124,6 +125,28 @@ function decodeChunks(chunks: Uint8Array[], size: number): string {
 /** Node's own response, to write a streamed answer to directly; undefined off Node. */
 export function nodeResponse(c: Context<AppEnv>): NodeResponse | undefined {
   return nodeBindings(c)?.outgoing;
+}
+
+/** What a handler returns once it has written the answer to Node's response itself. */
+export function alreadySent(): Response {
+  return new Response(null, { headers: { 'x-hono-already-sent': 'true' } });
+}
+
+/**
+ * A whole JSON answer, status 200; `headers` (the call's own object) gets the content headers.
+ * On Node it is written to the socket directly, as streams are: a Response for @hono/node-server
+ * to copy out took about 25 µs more between the upstream's answer and the caller's, on a core just
+ * woken from idle (measured in-process, paced at 250 req/s). Elsewhere it is a Response.
+ */
+export function sendJson(c: Context<AppEnv>, headers: Record<string, string>, body: string): Response {
+  headers['content-type'] = 'application/json';
+  const out = nodeResponse(c);
+  if (!out) return new Response(body, { status: 200, headers });
+  // Declared, the length sends the answer in one piece instead of chunked.
+  headers['content-length'] = String(utf8Length(body));
+  out.writeHead(200, headers);
+  out.end(body);
+  return alreadySent();
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { SluiceError } from '../errors';
 import type { ItemStream } from '../gateway/item-stream';
-import { nodeResponse, type NodeResponse } from './raw';
+import { alreadySent, nodeResponse, type NodeResponse } from './raw';
 import type { AppEnv } from './types';
 
 /** How a front door writes a stream in its own wire format. */
@@ -142,9 +142,6 @@ async function writeToNode<T>(out: NodeResponse, source: ItemStream<T>, format: 
   }
 }
 
-/** Tells @hono/node-server that the handler wrote the response itself. */
-const ALREADY_SENT = { 'x-hono-already-sent': 'true' };
-
 /**
  * A streamed answer with its status and headers. On Node it is written to the socket directly
  * (the pipeline's batches become single writes); elsewhere (Workers, `app.request()` in tests)
@@ -165,5 +162,5 @@ export function sendStream<T>(c: Context<AppEnv>, headers: Record<string, string
     source.cancel();
     out.end();
   });
-  return new Response(null, { headers: ALREADY_SENT });
+  return alreadySent();
 }

@@ -82,6 +82,22 @@ describe('POST /v1/chat/completions through an OpenAI-compatible upstream', () =
     expect(response.headers.get('x-sluice-cost-usd')).toBe((expectedCost / 1e9).toFixed(9));
   });
 
+  it('frames a whole answer as JSON with its exact length (written straight to the socket on Node)', async () => {
+    const response = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Name a river.' }] }),
+    });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(response.headers.get('content-length'))).toBe(bytes.byteLength);
+    expect(response.headers.get('x-sluice-request-id')).toMatch(/^req_/);
+    expect(response.headers.get('x-sluice-cost-usd')).toMatch(/^\d+\.\d{9}$/);
+    expect(JSON.parse(new TextDecoder().decode(bytes))).toMatchObject({ object: 'chat.completion' });
+  });
+
   it('streams with the official client and hides the usage chunk from callers who did not ask', async () => {
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Tell me a story.' }] });
     let text = '';
