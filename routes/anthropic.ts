@@ -38,13 +38,11 @@ function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome, 
     case 'deferred':
       return deferredAccepted(outcome, c.req.url);
     case 'native-completion':
-      return sendJson(c, outcome.headers, outcome.body);
+      return sendJson(c, outcome, () => outcome.body);
     case 'native-stream':
       return sendStream(c, { ...outcome.headers, ...SSE_HEADERS }, outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamError });
-    case 'completion': {
-      const message = messageFromCompletion(outcome.result.completion, outcome.result.usage, messageId);
-      return sendJson(c, outcome.headers, JSON.stringify(message));
-    }
+    case 'completion':
+      return sendJson(c, outcome, () => JSON.stringify(messageFromCompletion(outcome.result.completion, outcome.result.usage, messageId)));
     case 'stream': {
       const writer = new MessagesEventWriter(messageId);
       return sendStream(c, { ...outcome.headers, ...SSE_HEADERS }, outcome.chunks, {

@@ -43,13 +43,11 @@ function respond(c: Context<AppEnv>, outcome: ChatOutcome | PassthroughOutcome):
     case 'deferred':
       return deferredAccepted(outcome, c.req.url);
     case 'native-completion':
-      return sendJson(c, headers, outcome.body);
+      return sendJson(c, { headers, record: outcome.record }, () => outcome.body);
     case 'native-stream':
       return sendStream(c, { ...headers, 'content-type': EVENT_STREAM }, outcome.bytes, { render: (bytes) => bytes, end: () => '', error: streamException });
-    case 'completion': {
-      const answer = converseFromCompletion(outcome.result.completion, outcome.result.usage, latencyMs(c));
-      return sendJson(c, headers, JSON.stringify(answer));
-    }
+    case 'completion':
+      return sendJson(c, { headers, record: outcome.record }, () => JSON.stringify(converseFromCompletion(outcome.result.completion, outcome.result.usage, latencyMs(c))));
     case 'stream': {
       const writer = new ConverseEventWriter(() => latencyMs(c));
       return sendStream(c, { ...headers, 'content-type': EVENT_STREAM }, outcome.chunks, {

@@ -39,7 +39,7 @@ const openAIEvents = (includeUsage: boolean): StreamFormat<ChatCompletionChunk> 
 function respond(c: Context<AppEnv>, outcome: ChatOutcome, includeUsage: boolean): Response {
   if (outcome.kind === 'deferred') return deferredAccepted(outcome, c.req.url);
   if (outcome.kind === 'completion') {
-    return sendJson(c, outcome.headers, outcome.result.rawBody ?? JSON.stringify(outcome.result.completion));
+    return sendJson(c, outcome, () => outcome.result.rawBody ?? JSON.stringify(outcome.result.completion));
   }
   const headers = { ...outcome.headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
   return sendStream(c, headers, outcome.chunks, openAIEvents(includeUsage));

@@ -51,8 +51,21 @@ export interface ChatCall {
   extras?: ChatExtras;
 }
 
+/**
+ * A whole (not streamed) answer: its headers, cost included, and its bookkeeping. The front door
+ * calls `record` once, right after writing the answer (src/http/raw.ts sendJson), so building the
+ * ledger event, settling the budget and updating the metrics do not stand between the upstream's
+ * answer and the caller's. Nothing else runs on the thread in between, so no other request sees
+ * the gateway before the answer is recorded.
+ */
+export interface WholeAnswer {
+  headers: Record<string, string>;
+  /** Writes the request's one ledger event, settles its budget reservation, lets the caches learn. */
+  record(): void;
+}
+
 export type ChatOutcome =
-  | { kind: 'completion'; headers: Record<string, string>; result: ChatResult }
+  | ({ kind: 'completion'; result: ChatResult } & WholeAnswer)
   | {
       kind: 'stream';
       headers: Record<string, string>;
@@ -65,7 +78,7 @@ export type ChatOutcome =
 
 /** The answer of a pass-through (caller and upstream speak the same protocol): the upstream's own. */
 export type PassthroughOutcome =
-  | { kind: 'native-completion'; headers: Record<string, string>; body: string }
+  | ({ kind: 'native-completion'; body: string } & WholeAnswer)
   | { kind: 'native-stream'; headers: Record<string, string>; bytes: ItemStream<Uint8Array> };
 
 /** An upstream failure rendered for the caller, with the ledger already written. */
@@ -297,14 +310,20 @@ async function readAnswer<T>(services: Services, attempt: Attempt, response: Ups
   }
 }
 
-/** Records a completed answer, lets the caches learn from it, and returns the headers that carry its cost. */
-function completionHeaders(services: Services, attempt: Attempt, result: ChatResult): Record<string, string> {
-  const event = record(services, attempt, { status: 'ok', usage: result.usage, tier: result.servedTier, httpStatus: 200 });
-  afterAnswer(services, attempt, { completion: result.completion, usage: result.usage, tier: result.servedTier }, event);
-  const headers = sluiceHeaders(attempt, result.servedTier);
-  headers['x-sluice-cost-usd'] = formatUsd(event.costNusd);
-  headers['x-sluice-baseline-usd'] = formatUsd(event.baselineCostNusd);
-  return headers;
+/** A completed answer's headers, priced, and what records it and lets the caches learn from it. */
+function wholeAnswer(services: Services, attempt: Attempt, result: ChatResult): WholeAnswer {
+  const { usage, servedTier: tier } = result;
+  const attribution = attributeCost(attempt.decision.model, attempt.decision.baseline, tier, usage);
+  const headers = sluiceHeaders(attempt, tier);
+  headers['x-sluice-cost-usd'] = formatUsd(attribution.costNusd);
+  headers['x-sluice-baseline-usd'] = formatUsd(attribution.baselineCostNusd);
+  return {
+    headers,
+    record() {
+      const event = record(services, attempt, { status: 'ok', usage, tier, httpStatus: 200, attribution });
+      afterAnswer(services, attempt, { completion: result.completion, usage, tier }, event);
+    },
+  };
 }
 
 function parseAnswer(services: Services, attempt: Attempt, body: string): ChatResult {
@@ -313,13 +332,13 @@ function parseAnswer(services: Services, attempt: Attempt, body: string): ChatRe
 
 async function completeJson(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<ChatOutcome> {
   const result = await readAnswer(services, attempt, response, (body) => parseAnswer(services, attempt, body));
-  return { kind: 'completion', headers: completionHeaders(services, attempt, result), result };
+  return { kind: 'completion', ...wholeAnswer(services, attempt, result), result };
 }
 
 /** A pass-through answer goes back as the upstream wrote it; its canonical reading prices and caches it. */
 async function completeNative(services: Services, attempt: Attempt, response: UpstreamResponse): Promise<PassthroughOutcome> {
   const { body, result } = await readAnswer(services, attempt, response, (text) => ({ body: text, result: parseAnswer(services, attempt, text) }));
-  return { kind: 'native-completion', headers: completionHeaders(services, attempt, result), body };
+  return { kind: 'native-completion', ...wholeAnswer(services, attempt, result), body };
 }
 
 /**
@@ -441,22 +460,18 @@ function afterAnswer(services: Services, attempt: Attempt, answer: { completion:
 /** A stored answer, served without calling the upstream: zero cost, replayed in the caller's mode. */
 function answerFromCache(services: Services, recorded: Recorded & { cache: { status: 'hit' } }, answer: CachedAnswer): ChatOutcome {
   const { call } = recorded;
-  const event = record(services, recorded, {
-    status: 'ok',
-    usage: ZERO_USAGE,
-    tier: answer.tier,
-    httpStatus: 200,
-    ttftMs: call.stream ? Math.round(performance.now() - call.startedHr) : null,
-    attribution: attributeCacheHit(answer.fill),
-  });
+  const attribution = attributeCacheHit(answer.fill);
   const headers = sluiceHeaders(recorded, answer.tier);
-  headers['x-sluice-cost-usd'] = formatUsd(event.costNusd);
-  headers['x-sluice-baseline-usd'] = formatUsd(event.baselineCostNusd);
+  headers['x-sluice-cost-usd'] = formatUsd(attribution.costNusd);
+  headers['x-sluice-baseline-usd'] = formatUsd(attribution.baselineCostNusd);
   headers['x-sluice-cache-saved-usd'] = formatUsd(answer.fill.costNusd);
+  const recordHit = (ttftMs: number | null): void => void record(services, recorded, { status: 'ok', usage: ZERO_USAGE, tier: answer.tier, httpStatus: 200, ttftMs, attribution });
   const identity = { id: `chatcmpl-${call.requestId.slice(4)}`, created: Math.floor(call.receivedAt / 1000) };
   if (!call.stream) {
-    return { kind: 'completion', headers, result: { completion: replayCompletion(answer.completion, identity), usage: ZERO_USAGE, servedTier: answer.tier } };
+    const result = { completion: replayCompletion(answer.completion, identity), usage: ZERO_USAGE, servedTier: answer.tier };
+    return { kind: 'completion', headers, record: () => recordHit(null), result };
   }
+  recordHit(Math.round(performance.now() - call.startedHr));
   // The replayed chunks carry the stored usage; there is no upstream usage to report.
   return { kind: 'stream', headers, chunks: completeStream([...replayChunks(answer.completion, identity)]), usage: () => undefined };
 }

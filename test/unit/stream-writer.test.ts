@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { SluiceError } from '../../src/errors';
 import type { ItemStream } from '../../src/gateway/item-stream';
 import { completeStream, itemsOf } from '../../src/gateway/item-stream';
+import { sendJson } from '../../src/http/raw';
 import { pullStream, sendStream, type StreamFormat } from '../../src/http/stream';
 import type { AppEnv } from '../../src/http/types';
 import { withoutNullUsage } from '../../src/providers/openai';
@@ -147,6 +148,49 @@ describe('sendStream on Node', () => {
     source.give(undefined);
     await settle();
     expect(out.ended).toBe('<end>');
+  });
+});
+
+describe('sendJson: a whole answer, then its bookkeeping', () => {
+  /** An answer whose record() notes what the response held when it ran. */
+  function answer(out?: FakeResponse): { headers: Record<string, string>; record(): void; recorded: Array<string | undefined> } {
+    const recorded: Array<string | undefined> = [];
+    return { headers: { 'x-sluice-model': 'm' }, record: () => recorded.push(out ? out.ended : 'recorded'), recorded };
+  }
+
+  it('on Node writes status, headers and the exact length in one piece, then records once', () => {
+    const out = new FakeResponse();
+    const a = answer(out);
+    const body = JSON.stringify({ text: 'Straße 🌊' });
+    const response = sendJson(nodeContext(out), a, () => body);
+    expect(response.headers.get('x-hono-already-sent')).toBe('true');
+    expect(out.head).toEqual([200, { 'x-sluice-model': 'm', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }]);
+    expect(out.ended).toBe(body);
+    // record() ran after the answer was written.
+    expect(a.recorded).toEqual([body]);
+  });
+
+  it('elsewhere returns the Response, recorded before it is returned', async () => {
+    const a = answer();
+    const context = { env: undefined } as unknown as Context<AppEnv>;
+    const response = sendJson(context, a, () => '{"ok":true}');
+    expect(a.recorded).toEqual(['recorded']);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('x-sluice-model')).toBe('m');
+    expect(await response.text()).toBe('{"ok":true}');
+  });
+
+  it('records once even when the body cannot be rendered, and writes nothing', () => {
+    const out = new FakeResponse();
+    const a = answer(out);
+    expect(() =>
+      sendJson(nodeContext(out), a, () => {
+        throw new SluiceError('upstream_error', 'cannot translate');
+      }),
+    ).toThrow('cannot translate');
+    expect(out.head).toBeUndefined();
+    expect(a.recorded).toEqual([undefined]);
   });
 });
 
