@@ -9,6 +9,7 @@ import type { Services } from '../gateway/services';
 import type { RouteDecision } from '../routing/resolve';
 import type { TierReason } from '../routing/tier';
 import { newId } from '../util/ids';
+import { utf8Length } from '../util/utf8';
 import { deferredItems } from './schema';
 
 /** The queue's view of deferred requests: enqueue on the request path, and the owner's reads. */
@@ -99,7 +100,7 @@ export async function enqueueDeferred(services: Services, input: EnqueueInput): 
     project: call.principal.project,
     tags: input.tags,
     request,
-    bytes: new TextEncoder().encode(request).byteLength + LINE_OVERHEAD_BYTES,
+    bytes: utf8Length(request) + LINE_OVERHEAD_BYTES,
     jobId: null,
     attempts: 0,
     leaseUntil: null,

@@ -7,6 +7,7 @@ import { adapterFor } from '../providers';
 import type { ChatResult, ProviderAdapter } from '../providers/types';
 import { chunks } from '../util/chunks';
 import { newId } from '../util/ids';
+import { utf8Length } from '../util/utf8';
 import { anthropicBatchClient } from './clients/anthropic';
 import { openaiBatchClient } from './clients/openai';
 import { BatchApiError, type BatchClient, type JobRef, type LineOutcome } from './clients/types';
@@ -154,7 +155,7 @@ async function submitJob(services: Services, job: BatchJob, now: number): Promis
       unbuildable.push({ item, end: itemError(error instanceof SluiceError ? error.code : 'invalid_request', message, 400, item.attempts) });
       continue;
     }
-    const size = new TextEncoder().encode(line).byteLength + 1;
+    const size = utf8Length(line) + 1;
     if (lines.length >= limits.maxItems || bytes + size > limits.maxBytes) {
       overflow.push(item.id);
       continue;
